@@ -1,0 +1,1 @@
+namespace GcnNative; internal static class Placeholder {}

@@ -1,0 +1,1 @@
+namespace GcnNative.Cuda; internal static class Placeholder {}

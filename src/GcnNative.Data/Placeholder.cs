@@ -1,0 +1,1 @@
+namespace GcnNative.Data; internal static class Placeholder {}
