@@ -1,1 +1,0 @@
-namespace GcnNative; internal static class Placeholder {}
