@@ -35,6 +35,17 @@ public sealed class Tensor : IDisposable
 
     public bool IsDisposed { get; private set; }
 
+    /// <summary>True for a tensor that shares another tensor's storage (see <see cref="Reshape"/>).</summary>
+    public bool IsView { get; private init; }
+
+    /// <summary>A view of the same storage with another shape of the same element count.</summary>
+    public Tensor Reshape(params int[] shape)
+    {
+        if (CountOf(shape) != Length)
+            throw new ArgumentException($"cannot reshape {ShapeString(Shape)} to {ShapeString(shape)}");
+        return new Tensor(Backend, (int[])shape.Clone(), Storage) { IsView = true };
+    }
+
     public static int CountOf(ReadOnlySpan<int> shape)
     {
         long n = 1;
@@ -63,6 +74,6 @@ public sealed class Tensor : IDisposable
     {
         if (IsDisposed) return;
         IsDisposed = true;
-        Backend.Free(this);
+        if (!IsView) Backend.Free(this);
     }
 }

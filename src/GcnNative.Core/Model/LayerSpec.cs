@@ -1,0 +1,102 @@
+using System.Globalization;
+using GcnNative.Layers;
+
+namespace GcnNative.Model;
+
+/// <summary>
+/// Parses the one-line layer specs of a config file:
+/// <code>
+/// fc 256 | fc classes          fully connected (width, or the head's class count)
+/// conv 64 k5 s1 p2             convolution: channels, kernel, stride (1), pad (0)
+/// deconv 128 k4 s2 p1          transposed convolution
+/// lrelu 0.1                    LeakyReLU slope
+/// maxpool k3 s2                max pooling
+/// lrn 5 0.0001 0.75 2          local response norm: size alpha beta k
+/// dropout 0.5                  dropout probability
+/// reshape 256 7 7 | flatten    views
+/// </code>
+/// </summary>
+public static class LayerSpec
+{
+    /// <summary>Builds layers; <paramref name="where"/> names the config field in errors.</summary>
+    public static List<Layer> Parse(IReadOnlyList<string> specs, string where, int? classes = null)
+    {
+        var layers = new List<Layer>();
+        for (int i = 0; i < specs.Count; i++)
+        {
+            string spec = specs[i];
+            string name = i.ToString(CultureInfo.InvariantCulture);
+            string at = $"{where}[{i}] \"{spec}\"";
+            float nextSlope = NextSlope(specs, i);
+            string[] t = spec.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (t.Length == 0) throw new ConfigException($"{at}: empty layer spec");
+            try
+            {
+                layers.Add(t[0].ToLowerInvariant() switch
+                {
+                    "fc" => new Linear(name, Width(t, at, classes), nextSlope),
+                    "conv" => new Convolution(name, Int(t, 1, at), Opt(t, 'k', at, null), Opt(t, 's', at, 1), Opt(t, 'p', at, 0), nextSlope),
+                    "deconv" => new TransposedConvolution(name, Int(t, 1, at), Opt(t, 'k', at, null), Opt(t, 's', at, 1), Opt(t, 'p', at, 0), nextSlope),
+                    "lrelu" => new LeakyRelu(name, Float(t, 1, at)),
+                    "maxpool" => new MaxPool(name, Opt(t, 'k', at, null), Opt(t, 's', at, 1)),
+                    "lrn" => new LocalResponseNorm(name, new LrnParams(Int(t, 1, at), Float(t, 2, at), Float(t, 3, at), Float(t, 4, at))),
+                    "dropout" => new Dropout(name, Float(t, 1, at)),
+                    "reshape" => new Reshape(name, t.Skip(1).Select((_, j) => Int(t, j + 1, at)).ToArray()),
+                    "flatten" => new Reshape(name, null),
+                    _ => throw new ConfigException(
+                        $"{at}: unknown layer '{t[0]}' (expected fc, conv, deconv, lrelu, maxpool, lrn, dropout, reshape, flatten)"),
+                });
+            }
+            catch (ArgumentException e)
+            {
+                throw new ConfigException($"{at}: {e.Message}");
+            }
+        }
+        return layers;
+    }
+
+    // weights feeding a LeakyReLU are scaled for its slope; others for a linear output
+    private static float NextSlope(IReadOnlyList<string> specs, int i)
+    {
+        if (i + 1 < specs.Count)
+        {
+            string[] t = specs[i + 1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (t.Length == 2 && t[0] == "lrelu" && float.TryParse(t[1], NumberStyles.Float, CultureInfo.InvariantCulture, out float s))
+                return s;
+        }
+        return 1f;
+    }
+
+    private static int Width(string[] t, string at, int? classes)
+    {
+        if (t.Length > 1 && t[1] == "classes")
+            return classes ?? throw new ConfigException($"{at}: 'classes' is only allowed in a classifier head");
+        return Int(t, 1, at);
+    }
+
+    private static int Int(string[] t, int index, string at)
+    {
+        if (index >= t.Length || !int.TryParse(t[index], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v))
+            throw new ConfigException($"{at}: expected an integer at position {index + 1}");
+        return v;
+    }
+
+    private static float Float(string[] t, int index, string at)
+    {
+        if (index >= t.Length || !float.TryParse(t[index], NumberStyles.Float, CultureInfo.InvariantCulture, out float v))
+            throw new ConfigException($"{at}: expected a number at position {index + 1}");
+        return v;
+    }
+
+    // k5 / s2 / p1 style options
+    private static int Opt(string[] t, char key, string at, int? fallback)
+    {
+        foreach (string s in t.Skip(1))
+            if (s.Length > 1 && s[0] == key && int.TryParse(s.AsSpan(1), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v))
+                return v;
+        return fallback ?? throw new ConfigException($"{at}: missing {key}<n> (e.g. {key}3)");
+    }
+}
+
+/// <summary>A configuration error with a message naming the file/field and the expectation.</summary>
+public sealed class ConfigException(string message) : Exception(message);
