@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using GcnNative.Data;
+using GcnNative.IO;
+using GcnNative.Model;
+
+namespace GcnNative.Training;
+
+/// <summary>What <c>gcn eval</c> measured (also written to RUN/eval.json).</summary>
+public sealed record EvalResult(int HeldoutCount, double HeldoutPsnr, double HeldoutSsim,
+    Dictionary<string, double> HeldoutAccuracy, Dictionary<string, double> RealHeldoutAccuracy,
+    double TrainPsnr, int TrainCount, string JsonPath, string GridPath);
+
+/// <summary>
+/// Evaluates a trained run on the combinations it never saw: generates every held-out
+/// image, measures PSNR and SSIM against the ground truth, and asks an evaluator
+/// classifier trained on real training images which features it sees.
+/// </summary>
+public static class Evaluation
+{
+    public const string EvalFile = "eval.json";
+    public const string GridFile = "heldout-grid.png";
+
+    public static (GcnConfig Config, string DataDir) ReadRun(string runDir, string? dataOverride)
+    {
+        string configPath = Path.Combine(runDir, Trainer.ConfigFile);
+        if (!Directory.Exists(runDir)) throw new TrainingException($"{runDir}: run folder not found");
+        if (!File.Exists(configPath)) throw new TrainingException($"{configPath}: not found (is {runDir} a training run?)");
+        var config = GcnConfig.Load(configPath);
+        string? data = dataOverride;
+        if (data is null)
+        {
+            string infoPath = Path.Combine(runDir, Trainer.RunInfoFile);
+            if (!File.Exists(infoPath)) throw new TrainingException($"{infoPath}: not found; pass --data DIR");
+            var info = JsonNode.Parse(File.ReadAllText(infoPath));
+            data = info?["data"]?.GetValue<string>() ?? throw new TrainingException($"{infoPath}: field 'data' missing; pass --data DIR");
+        }
+        return (config, data);
+    }
+
+    public static GcnModel LoadModel(string runDir, GcnConfig config, IBackend backend, int batch)
+    {
+        string checkpoint = Path.Combine(runDir, Trainer.CheckpointFile);
+        if (!File.Exists(checkpoint)) throw new TrainingException($"{checkpoint}: not found (train first)");
+        var model = new GcnModel(config, backend, batch, config.Training.Seed, Path.Combine(runDir, Trainer.ConfigFile));
+        model.LoadCheckpoint(checkpoint, requireOptimizerState: false);
+        return model;
+    }
+
+    public static EvalResult Run(string runDir, string? dataOverride, IBackend backend, TextWriter log)
+    {
+        var clock = Stopwatch.StartNew();
+        var (config, dataDir) = ReadRun(runDir, dataOverride);
+        var dataset = Dataset.Load(dataDir);
+        var data = new DatasetImages(dataset);
+        int batch = config.Training.Batch;
+        var model = LoadModel(runDir, config, backend, batch);
+        var feeder = new BatchFeeder(config, data, batch, dataDir);
+        var heldout = dataset.HeldOutIndices();
+        var train = dataset.TrainIndices();
+        if (heldout.Length == 0) throw new TrainingException($"{Path.Combine(dataDir, Dataset.HeldoutFile)}: holds out no image; nothing to evaluate");
+
+        var judge = new EvaluatorClassifier(config, backend, batch);
+        judge.LoadOrTrain(Path.Combine(dataDir, $"evaluator-{config.Name}.safetensors"), data, feeder, train, log);
+
+        var img = config.Image;
+        int len = img.Channels * img.Height * img.Width;
+        var held = Measure(model, feeder, judge, data, heldout, len, keepImages: true);
+        var real = JudgeReal(judge, data, feeder, heldout, len);
+        // reconstruction of training combinations: an evenly spaced subset, at most 1000
+        int stride = Math.Max(1, train.Length / 1000);
+        var trainSubset = train.Where((_, i) => i % stride == 0).Take(1000).ToArray();
+        var trainM = Measure(model, feeder, null, data, trainSubset, len, keepImages: false);
+
+        string gridPath = Path.Combine(runDir, GridFile);
+        SaveComparisonGrid(gridPath, held.Images!, data, heldout, len, img);
+
+        var accuracy = new Dictionary<string, double>();
+        var realAccuracy = new Dictionary<string, double>();
+        for (int h = 0; h < judge.FeatureIndices.Length; h++)
+        {
+            string name = config.Features[judge.FeatureIndices[h]].Name;
+            accuracy[name] = held.Correct[h] / (double)heldout.Length;
+            realAccuracy[name] = real[h] / (double)heldout.Length;
+        }
+        var result = new EvalResult(heldout.Length, held.Psnr, held.Ssim, accuracy, realAccuracy,
+            trainM.Psnr, trainSubset.Length, Path.Combine(runDir, EvalFile), gridPath);
+        WriteJson(result, config, runDir, dataDir, judge, backend);
+        log.WriteLine($"eval: {heldout.Length} held-out images: PSNR {held.Psnr:F2} dB, SSIM {held.Ssim:F3}, evaluator accuracy " +
+                      string.Join(", ", accuracy.Select(a => $"{a.Key} {a.Value:F3}")) +
+                      $" (on the real held-out images: {string.Join(", ", realAccuracy.Select(a => $"{a.Key} {a.Value:F3}"))})");
+        log.WriteLine($"eval: training combinations ({trainSubset.Length}): PSNR {trainM.Psnr:F2} dB; {clock.Elapsed.TotalSeconds:F0} s");
+        log.WriteLine($"eval: wrote {result.JsonPath} and {gridPath} (generated rows above ground-truth rows)");
+        return result;
+    }
+
+    private sealed record Measured(double Psnr, double Ssim, int[] Correct, float[]? Images);
+
+    private static Measured Measure(GcnModel model, BatchFeeder feeder, EvaluatorClassifier? judge, ILabeledImages data,
+        int[] indices, int len, bool keepImages)
+    {
+        int batch = model.Batch;
+        var truth = new float[len];
+        var images = keepImages ? new float[indices.Length * len] : null;
+        var correct = new int[judge?.FeatureIndices.Length ?? 0];
+        double psnr = 0, ssim = 0;
+        var img = model.Config.Image;
+        for (int start = 0; start < indices.Length; start += batch)
+        {
+            int count = Math.Min(batch, indices.Length - start);
+            var chunk = indices.AsSpan(start, count);
+            feeder.Fill(model, chunk, images: false);
+            model.GenerateCurrent();
+            var generated = model.Generator.Output.ToArray();
+            for (int n = 0; n < count; n++)
+            {
+                var g = generated.AsSpan(n * len, len);
+                for (int i = 0; i < g.Length; i++) g[i] = Math.Clamp(g[i], 0f, 1f);
+                data.GetImage(chunk[n], truth);
+                psnr += ImageMetrics.Psnr(g, truth);
+                ssim += ImageMetrics.Ssim(g, truth, img.Channels, img.Height, img.Width);
+                if (images is not null) g.CopyTo(images.AsSpan((start + n) * len));
+            }
+            if (judge is null) continue;
+            model.Backend.Upload(judge.Classifier.Input, generated);
+            var predicted = judge.Predict(count);
+            for (int n = 0; n < count; n++)
+                for (int h = 0; h < correct.Length; h++)
+                    if (predicted[n][h] == data.GetLabel(chunk[n], feeder.DataFeature(judge.FeatureIndices[h])))
+                        correct[h]++;
+        }
+        return new Measured(psnr / indices.Length, ssim / indices.Length, correct, images);
+    }
+
+    private static int[] JudgeReal(EvaluatorClassifier judge, ILabeledImages data, BatchFeeder feeder, int[] indices, int len)
+    {
+        int batch = judge.Classifier.Input.Batch;
+        var host = new float[batch * len];
+        var correct = new int[judge.FeatureIndices.Length];
+        for (int start = 0; start < indices.Length; start += batch)
+        {
+            int count = Math.Min(batch, indices.Length - start);
+            for (int n = 0; n < count; n++) data.GetImage(indices[start + n], host.AsSpan(n * len, len));
+            judge.Classifier.Backend.Upload(judge.Classifier.Input, host);
+            var predicted = judge.Predict(count);
+            for (int n = 0; n < count; n++)
+                for (int h = 0; h < correct.Length; h++)
+                    if (predicted[n][h] == data.GetLabel(indices[start + n], feeder.DataFeature(judge.FeatureIndices[h])))
+                        correct[h]++;
+        }
+        return correct;
+    }
+
+    private static void SaveComparisonGrid(string path, float[] generated, ILabeledImages data, int[] indices, int len,
+        ImageConfig img)
+    {
+        const int columns = 25;
+        int rowsOfPairs = (indices.Length + columns - 1) / columns;
+        var grid = new float[rowsOfPairs * 2 * columns * len];
+        grid.AsSpan().Fill(1f);
+        var truth = new float[len];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int row = i / columns, col = i % columns;
+            generated.AsSpan(i * len, len).CopyTo(grid.AsSpan(((row * 2) * columns + col) * len));
+            data.GetImage(indices[i], truth);
+            truth.CopyTo(grid.AsSpan(((row * 2 + 1) * columns + col) * len));
+        }
+        Pictures.SaveGrid(path, grid, rowsOfPairs * 2 * columns, img.Channels, img.Height, img.Width, columns);
+    }
+
+    private static void WriteJson(EvalResult r, GcnConfig config, string runDir, string dataDir,
+        EvaluatorClassifier judge, IBackend backend)
+    {
+        var checkpoint = SafeTensors.Load(Path.Combine(runDir, Trainer.CheckpointFile)).Metadata;
+        var json = new JsonObject
+        {
+            ["heldout"] = new JsonObject
+            {
+                ["count"] = r.HeldoutCount,
+                ["psnr"] = Math.Round(r.HeldoutPsnr, 4),
+                ["ssim"] = Math.Round(r.HeldoutSsim, 5),
+                ["accuracy"] = ToJson(r.HeldoutAccuracy),
+                ["real_accuracy"] = ToJson(r.RealHeldoutAccuracy),
+            },
+            ["train"] = new JsonObject { ["psnr"] = Math.Round(r.TrainPsnr, 4), ["count"] = r.TrainCount },
+            ["settings"] = new JsonObject
+            {
+                ["config"] = config.Name,
+                ["data"] = Path.GetFullPath(dataDir),
+                ["iterations"] = int.Parse(checkpoint.GetValueOrDefault("iteration", "0")),
+                ["batch"] = config.Training.Batch,
+                ["seed"] = config.Training.Seed,
+                ["pixel_weight"] = config.Loss.PixelWeight,
+                ["classification_weight"] = config.Loss.ClassificationWeight,
+                ["classifier_warmup"] = config.Loss.ClassifierWarmup,
+                ["device"] = backend.Name,
+                ["evaluator"] = JsonNode.Parse(JsonSerializer.Serialize(judge.Settings, GcnConfig.JsonOptions)),
+                ["psnr_definition"] = "mean over images of 10 log10(1 / MSE), generated image clipped to [0, 1]",
+                ["ssim_definition"] = "11x11 Gaussian window sigma 1.5, C1 0.01^2, C2 0.03^2, mean over valid windows and channels",
+            },
+        };
+        AtomicFile.WriteText(r.JsonPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static JsonObject ToJson(Dictionary<string, double> d)
+    {
+        var o = new JsonObject();
+        foreach (var (k, v) in d) o[k] = Math.Round(v, 5);
+        return o;
+    }
+}

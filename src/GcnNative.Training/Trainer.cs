@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using GcnNative.IO;
+using GcnNative.Model;
+
+namespace GcnNative.Training;
+
+/// <summary>What a training run is asked to do (command-line values override the config).</summary>
+public sealed record TrainOptions(
+    string RunDir,
+    string DataDir,
+    int? Iterations = null,
+    int? Batch = null,
+    int? Seed = null,
+    float? ClassificationWeight = null,
+    bool Resume = false,
+    string ConfigSource = "config");
+
+/// <summary>Stops a run with a message (non-finite loss, bad resume state, ...).</summary>
+public sealed class TrainingException(string message) : Exception(message);
+
+/// <summary>
+/// The training loop: settings table, batches from an epoch sampler, one fixed-width log
+/// line every <c>log_every</c> iterations (and JSONL beside it), a progress line with rate
+/// and ETA, sample grids, atomic checkpoints, resume, and a loss-curve picture at the end.
+/// </summary>
+public sealed class Trainer
+{
+    public const string CheckpointFile = "checkpoint.safetensors";
+    public const string ConfigFile = "config.json";
+    public const string RunInfoFile = "run.json";
+    public const string MetricsFile = "metrics.jsonl";
+
+    private readonly GcnConfig _config;
+    private readonly IBackend _backend;
+    private readonly ILabeledImages _data;
+    private readonly IReadOnlyList<int> _train;
+    private readonly IReadOnlyList<int> _heldout;
+    private readonly TrainOptions _options;
+    private readonly TextWriter _out;
+    private readonly TextWriter? _progress;
+
+    public Trainer(GcnConfig config, IBackend backend, ILabeledImages data, IReadOnlyList<int> trainIndices,
+        IReadOnlyList<int> heldoutIndices, TrainOptions options, TextWriter output, TextWriter? progress)
+    {
+        _config = config;
+        _backend = backend;
+        _data = data;
+        _train = trainIndices;
+        _heldout = heldoutIndices;
+        _options = options;
+        _out = output;
+        _progress = progress;
+        if (options.Iterations is { } it) config.Training.Iterations = it;
+        if (options.Batch is { } b) config.Training.Batch = b;
+        if (options.Seed is { } s) config.Training.Seed = s;
+        if (options.ClassificationWeight is { } w) config.Loss.ClassificationWeight = w;
+        config.Validate(options.ConfigSource);
+    }
+
+    public GcnModel? Model { get; private set; }
+
+    /// <summary>Runs to the configured iteration count; returns the path of the final checkpoint.</summary>
+    public string Run(CancellationToken cancel = default)
+    {
+        var t = _config.Training;
+        Directory.CreateDirectory(_options.RunDir);
+        string checkpoint = Path.Combine(_options.RunDir, CheckpointFile);
+        if (!_options.Resume && File.Exists(checkpoint))
+            throw new TrainingException(
+                $"{checkpoint}: a run already exists here; pass --resume to continue it or choose another --out");
+
+        var model = new GcnModel(_config, _backend, t.Batch, t.Seed, _options.ConfigSource);
+        Model = model;
+        var feeder = new BatchFeeder(_config, _data, t.Batch, _options.DataDir);
+        var sampler = new EpochSampler(_train, t.Seed);
+        int start = 0;
+        if (_options.Resume)
+        {
+            if (!File.Exists(checkpoint)) throw new TrainingException($"{checkpoint}: nothing to resume (no checkpoint)");
+            start = model.LoadCheckpoint(checkpoint, requireOptimizerState: true);
+            sampler.Skip(start, t.Batch);
+            _out.WriteLine($"resumed from {checkpoint} at iteration {start}");
+        }
+        AtomicFile.WriteText(Path.Combine(_options.RunDir, ConfigFile), _config.ToJson());
+        WriteRunInfo();
+        PrintSettings(model);
+
+        var metricsPath = Path.Combine(_options.RunDir, MetricsFile);
+        using var metrics = new StreamWriter(metricsPath, append: _options.Resume, Encoding.UTF8);
+        var batch = new int[t.Batch];
+        var sampleIndices = SampleIndices();
+        var history = new List<(int It, IterationLosses L)>();
+        var clock = Stopwatch.StartNew();
+        var window = Stopwatch.StartNew();
+        int windowStart = start;
+        PrintHeader();
+
+        for (int it = start; it < t.Iterations; it++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            sampler.Next(batch);
+            feeder.Fill(model, batch);
+            bool log = (it + 1) % t.LogEvery == 0 || it == start || it + 1 == t.Iterations;
+            // on the CPU reading the losses costs nothing, so every iteration is checked for NaN
+            bool read = log || _backend.Name == "cpu";
+            var losses = model.TrainIteration(it, read);
+            if (losses is not null && !losses.IsFinite)
+                throw new TrainingException(
+                    $"iteration {it + 1}: loss is not finite (classifier {losses.ClassifierLoss}, generator {losses.GeneratorLoss}, pixel {losses.Pixel}); " +
+                    $"the last good checkpoint is {checkpoint}. Lower optimizer.lr or loss.classification_weight.");
+            if (log && losses is not null)
+            {
+                _backend.Synchronize();
+                double ms = window.Elapsed.TotalMilliseconds / Math.Max(1, it + 1 - windowStart);
+                PrintLine(it + 1, losses, ms);
+                WriteMetrics(metrics, it + 1, losses, ms, clock.Elapsed.TotalSeconds);
+                history.Add((it + 1, losses));
+                window.Restart();
+                windowStart = it + 1;
+            }
+            if ((it + 1) % t.SampleEvery == 0 || it + 1 == t.Iterations)
+                SaveSamples(model, feeder, sampleIndices, it + 1);
+            if ((it + 1) % t.CheckpointEvery == 0 || it + 1 == t.Iterations)
+                model.SaveCheckpoint(checkpoint, it + 1, withOptimizerState: true);
+            ReportProgress(it + 1 - start, t.Iterations - start, clock.Elapsed, it + 1);
+        }
+        _progress?.Write("\r" + new string(' ', 100) + "\r");
+        if (history.Count > 0) SaveLossCurve(history);
+        _out.WriteLine($"done: {t.Iterations} iterations in {clock.Elapsed.TotalMinutes:F1} min; checkpoint {checkpoint}");
+        return checkpoint;
+    }
+
+    private void WriteRunInfo()
+    {
+        var info = new Dictionary<string, object>
+        {
+            ["data"] = Path.GetFullPath(_options.DataDir),
+            ["config"] = _config.Name,
+            ["device"] = _backend.Name,
+            ["created"] = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
+        };
+        AtomicFile.WriteText(Path.Combine(_options.RunDir, RunInfoFile),
+            JsonSerializer.Serialize(info, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private void PrintSettings(GcnModel model)
+    {
+        var c = _config;
+        var rows = new List<(string, string)>
+        {
+            ("config", $"{c.Name} ({_options.ConfigSource})"),
+            ("device", $"{_backend.Name}: {_backend.Description}"),
+            ("data", $"{_options.DataDir}: {_data.Count} images, {_train.Count} train, {_heldout.Count} held out"),
+            ("image", $"{c.Image.Channels}x{c.Image.Height}x{c.Image.Width}"),
+            ("features", string.Join(", ", c.Features.Select(f => $"{f.Name}({f.Classes})"))),
+            ("generator", $"{model.ParameterCount(model.Generator.Parameters):N0} parameters"),
+            ("classifier", $"{model.ParameterCount(model.Classifier.Parameters):N0} parameters"),
+            ("loss", $"pixel x {c.Loss.PixelWeight} + classification x {c.Loss.ClassificationWeight}" +
+                     $" (feature weights {FeatureWeights()}), classifier warm-up {c.Loss.ClassifierWarmup} it, cooperative {c.Loss.Cooperative}"),
+            ("optimizer", $"Adam lr {c.Optimizer.Lr:G3} betas ({c.Optimizer.Beta1}, {c.Optimizer.Beta2}) eps {c.Optimizer.Eps:G2}," +
+                          $" x{c.Optimizer.LrGamma} every {c.Optimizer.LrStep} it, weight decay {c.Optimizer.WeightDecay}"),
+            ("schedule", $"{c.Training.Iterations} iterations, batch {c.Training.Batch}, seed {c.Training.Seed}"),
+            ("cadence", $"log every {c.Training.LogEvery}, samples every {c.Training.SampleEvery}, checkpoint every {c.Training.CheckpointEvery}"),
+            ("run", Path.GetFullPath(_options.RunDir)),
+        };
+        int w = rows.Max(r => r.Item1.Length);
+        _out.WriteLine(new string('-', 100));
+        foreach (var (k, v) in rows) _out.WriteLine($"{k.PadRight(w)} | {v}");
+        _out.WriteLine(new string('-', 100));
+    }
+
+    private string FeatureWeights() =>
+        string.Join(" ", _config.Features.Select(f => $"{f.Name}={_config.Loss.FeatureWeights.GetValueOrDefault(f.Name, 1f)}"));
+
+    private void PrintHeader()
+    {
+        var ce = string.Concat(_config.Features.Select(f => $" {Abbrev(f.Name),7}"));
+        _out.WriteLine($"{"iter",9} | {"L_C",7} {"accC",5} | {"L_G",8} {"pixel",8}{ce} {"accG",5} | {"lr",8} | {"ms/it",7} {"img/s",6}");
+    }
+
+    private static string Abbrev(string name) => "ce." + (name.Length > 4 ? name[..4] : name);
+
+    private void PrintLine(int it, IterationLosses l, double ms)
+    {
+        var ce = string.Concat(l.GeneratedCe.Select(v => $" {v,7:F4}"));
+        double accC = l.ClassifierAccuracy.Average(), accG = l.GeneratedAccuracy.Average();
+        double imgs = _config.Training.Batch * 1000.0 / ms;
+        _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{it,9} | {l.ClassifierLoss,7:F4} {accC,5:F3} | {l.GeneratorLoss,8:F4} {l.Pixel,8:F4}{ce} {accG,5:F3} | {l.LearningRate,8:E2} | {ms,7:F1} {imgs,6:F0}"));
+    }
+
+    private void WriteMetrics(StreamWriter w, int it, IterationLosses l, double ms, double seconds)
+    {
+        var f = _config.Features.Select(x => x.Name).ToArray();
+        var row = new Dictionary<string, object>
+        {
+            ["iteration"] = it,
+            ["seconds"] = Math.Round(seconds, 2),
+            ["lr"] = l.LearningRate,
+            ["classification_weight"] = l.ClassificationWeight,
+            ["classifier_loss"] = l.ClassifierLoss,
+            ["generator_loss"] = l.GeneratorLoss,
+            ["pixel_loss"] = l.Pixel,
+            ["ms_per_iter"] = Math.Round(ms, 2),
+            ["images_per_s"] = Math.Round(_config.Training.Batch * 1000.0 / ms, 1),
+        };
+        for (int i = 0; i < f.Length; i++)
+        {
+            row[$"classifier_ce.{f[i]}"] = l.ClassifierCe[i];
+            row[$"classifier_acc.{f[i]}"] = l.ClassifierAccuracy[i];
+            row[$"generated_ce.{f[i]}"] = l.GeneratedCe[i];
+            row[$"generated_acc.{f[i]}"] = l.GeneratedAccuracy[i];
+        }
+        w.WriteLine(JsonSerializer.Serialize(row));
+        w.Flush();
+    }
+
+    private void ReportProgress(int done, int total, TimeSpan elapsed, int it)
+    {
+        if (_progress is null) return;
+        double rate = done / Math.Max(1e-9, elapsed.TotalSeconds);
+        var eta = TimeSpan.FromSeconds((total - done) / Math.Max(1e-9, rate));
+        int width = 30, filled = (int)((long)width * done / Math.Max(1, total));
+        _progress.Write(string.Create(CultureInfo.InvariantCulture,
+            $"\r[{new string('#', filled)}{new string('.', width - filled)}] {it}/{_config.Training.Iterations} {rate:F2} it/s ETA {eta:hh\\:mm\\:ss}  "));
+    }
+
+    // a fixed set shown in every sample grid: training combinations, then held-out ones
+    private int[] SampleIndices()
+    {
+        int n = Math.Min(_config.Training.Batch, 16);
+        var rng = new Random(12345);
+        var train = _train.OrderBy(_ => rng.Next()).Take(n / 2);
+        var held = _heldout.OrderBy(_ => rng.Next()).Take(n - n / 2);
+        return train.Concat(held).ToArray();
+    }
+
+    private void SaveSamples(GcnModel model, BatchFeeder feeder, int[] indices, int it)
+    {
+        feeder.Fill(model, indices, images: false);
+        model.GenerateCurrent();
+        int len = model.Generator.Output.ItemLength;
+        var all = model.Generator.Output.ToArray();
+        var real = new float[indices.Length * len];
+        for (int i = 0; i < indices.Length; i++) _data.GetImage(indices[i], real.AsSpan(i * len, len));
+        var grid = new float[2 * indices.Length * len];
+        // row 1: generated, row 2: the real image of the same combination
+        all.AsSpan(0, indices.Length * len).CopyTo(grid);
+        real.CopyTo(grid.AsSpan(indices.Length * len));
+        var img = _config.Image;
+        Pictures.SaveGrid(Path.Combine(_options.RunDir, "samples", $"iter-{it:D6}.png"), grid,
+            2 * indices.Length, img.Channels, img.Height, img.Width, indices.Length);
+    }
+
+    private void SaveLossCurve(List<(int It, IterationLosses L)> history)
+    {
+        var x = history.Select(h => (double)h.It).ToArray();
+        var series = new List<(string, double[])>
+        {
+            ("classifier loss", history.Select(h => (double)h.L.ClassifierLoss).ToArray()),
+            ("generator pixel loss", history.Select(h => (double)h.L.Pixel).ToArray()),
+        };
+        for (int f = 0; f < _config.Features.Count; f++)
+        {
+            int ff = f;
+            series.Add(($"generated CE {_config.Features[f].Name}", history.Select(h => (double)h.L.GeneratedCe[ff]).ToArray()));
+        }
+        Pictures.SaveCurves(Path.Combine(_options.RunDir, "loss.png"), x, series);
+    }
+}
