@@ -1,1 +1,0 @@
-namespace GcnNative.Data; internal static class Placeholder {}
