@@ -83,6 +83,7 @@ public sealed class CpuBackend : IBackend
     {
         var xs = Data(x);
         var ys = Data(y);
+        if (Path == CpuPath.Fast) { Fast.Axpy(alpha, xs, ys); return; }
         for (int i = 0; i < ys.Length; i++) ys[i] += alpha * xs[i];
     }
 
@@ -171,6 +172,7 @@ public sealed class CpuBackend : IBackend
         var d = Data(dy);
         var m = Data(mask);
         var o = Data(dx);
+        if (Path == CpuPath.Fast) { Fast.DropoutBackward(d, m, o); return; }
         for (int i = 0; i < o.Length; i++) o[i] = d[i] * m[i];
     }
 

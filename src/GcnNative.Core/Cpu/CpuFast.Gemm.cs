@@ -1,0 +1,167 @@
+namespace GcnNative.Cpu;
+
+// The blocked GEMM (Goto / BLIS loop nest, row-major):
+//   jc over n in NC columns      pack B[kc, nc] (kept in L2)
+//     pc over k in KC            first block applies beta, later blocks add (beta 1)
+//       ic over m in MC rows     pack A[mc, kc]
+//         ir over mc in MR       one A panel [kc][MR] stays in L1 ...
+//           jr over nc in NR     ... while B panels stream from L2 through the kernel
+// Threads split C into column (or row) stripes, each running the whole nest on its own
+// buffers; that duplicates the packing of the shared operand, which is cheap next to the
+// multiply, and keeps every sum in the same order whatever the thread count.
+public sealed unsafe partial class CpuFast
+{
+    internal const int KcMax = 256, McMax = 192, NcMax = 480;
+
+    // the job of the parallel GEMM now running (set by GemmCore, read by GemmPart)
+    private readonly ParallelBody _gemmBody;
+    private bool _jTransA, _jTransB, _jSplitRows;
+    private int _jM, _jN, _jK, _jLda, _jLdb, _jLdc, _jChunk;
+    private float _jAlpha, _jBeta;
+    private float* _jA, _jB, _jC;
+
+    /// <summary>
+    /// C[m, n] = alpha * op(A) * op(B) + beta * C, as <see cref="IBackend.Gemm"/> (beta = 0 ignores C).
+    /// </summary>
+    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        float[] a, float[] b, float beta, float[] c)
+    {
+        fixed (float* pa = a, pb = b, pc = c)
+            GemmCore(transA, transB, m, n, k, alpha, pa, transA ? m : k, pb, transB ? k : n, beta, pc, n,
+                parallel: true, worker: 0);
+    }
+
+    /// <summary>
+    /// GEMM on raw storage with leading dimensions. With <paramref name="parallel"/> false it
+    /// runs on the calling worker with that worker's buffers (used inside parallel convolutions).
+    /// </summary>
+    internal void GemmCore(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel, int worker)
+    {
+        if (m <= 0 || n <= 0) return;
+        if (k <= 0 || alpha == 0)
+        {
+            ScaleRows(c, ldc, m, n, beta);
+            return;
+        }
+
+        int parts = parallel ? GemmParts(m, n, k) : 1;
+        if (parts == 1)
+        {
+            GemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, _workspaces[worker]);
+            return;
+        }
+
+        // split the longer side of C, in whole tiles
+        _jSplitRows = (m + Mr - 1) / Mr >= 2 * ((n + Nr - 1) / Nr) || n < 2 * Nr;
+        int align = _jSplitRows ? Mr : Nr, extent = _jSplitRows ? m : n;
+        int tiles = (extent + align - 1) / align;
+        _jChunk = (tiles + parts - 1) / parts * align;
+        parts = (extent + _jChunk - 1) / _jChunk;
+        (_jTransA, _jTransB, _jM, _jN, _jK, _jAlpha, _jBeta) = (transA, transB, m, n, k, alpha, beta);
+        (_jLda, _jLdb, _jLdc) = (lda, ldb, ldc);
+        _jA = a;
+        _jB = b;
+        _jC = c;
+        _pool.Run(parts, _gemmBody);
+    }
+
+    /// <summary>How many stripes a GEMM is worth: one thread below ~2 MFLOP, where waking a worker costs more.</summary>
+    private int GemmParts(int m, int n, int k)
+    {
+        double flops = 2.0 * m * n * k;
+        if (Threads == 1 || flops < 2e6) return 1;
+        int tiles = Math.Max((m + Mr - 1) / Mr, (n + Nr - 1) / Nr);
+        return Math.Min(Threads, tiles);
+    }
+
+    private void GemmPart(int part, int worker)
+    {
+        int start = part * _jChunk;
+        var ws = _workspaces[worker];
+        if (_jSplitRows)
+        {
+            int rows = Math.Min(_jChunk, _jM - start);
+            float* a = _jTransA ? _jA + start : _jA + (long)start * _jLda;
+            GemmSerial(_jTransA, _jTransB, rows, _jN, _jK, _jAlpha, a, _jLda, _jB, _jLdb, _jBeta,
+                _jC + (long)start * _jLdc, _jLdc, ws);
+        }
+        else
+        {
+            int cols = Math.Min(_jChunk, _jN - start);
+            float* b = _jTransB ? _jB + (long)start * _jLdb : _jB + start;
+            GemmSerial(_jTransA, _jTransB, _jM, cols, _jK, _jAlpha, _jA, _jLda, b, _jLdb, _jBeta,
+                _jC + start, _jLdc, ws);
+        }
+    }
+
+    private void GemmSerial(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Workspace ws)
+    {
+        for (int jc = 0; jc < n; jc += NcMax)
+        {
+            int nc = Math.Min(NcMax, n - jc);
+            for (int pc = 0; pc < k; pc += KcMax)
+            {
+                int kc = Math.Min(KcMax, k - pc);
+                float betaNow = pc == 0 ? beta : 1f;
+                float* bOrigin = transB ? b + (long)jc * ldb + pc : b + (long)pc * ldb + jc;
+                GemmKernels.PackB(transB, bOrigin, ldb, nc, kc, Nr, ws.PackB);
+
+                for (int ic = 0; ic < m; ic += McMax)
+                {
+                    int mc = Math.Min(McMax, m - ic);
+                    float* aOrigin = transA ? a + (long)pc * lda + ic : a + (long)ic * lda + pc;
+                    GemmKernels.PackA(transA, aOrigin, lda, mc, kc, Mr, ws.PackA);
+                    MacroKernel(mc, nc, kc, alpha, betaNow, c + (long)ic * ldc + jc, ldc, ws);
+                }
+            }
+        }
+    }
+
+    /// <summary>All tiles of one packed [mc, kc] x [kc, nc] block into C (origin c).</summary>
+    private void MacroKernel(int mc, int nc, int kc, float alpha, float beta, float* c, int ldc, Workspace ws)
+    {
+        bool avx512 = Kernel == GemmKernelKind.Avx512;
+        for (int ir = 0; ir < mc; ir += Mr)
+        {
+            int rows = Math.Min(Mr, mc - ir);
+            float* ap = ws.PackA + (long)ir * kc;
+            for (int jr = 0; jr < nc; jr += Nr)
+            {
+                int cols = Math.Min(Nr, nc - jr);
+                float* bp = ws.PackB + (long)jr * kc;
+                float* ct = c + (long)ir * ldc + jr;
+                if (rows == Mr && cols == Nr)
+                {
+                    if (avx512) GemmKernels.Avx512Tile(kc, ap, bp, ct, ldc, alpha, beta);
+                    else GemmKernels.PortableTile(kc, ap, bp, ct, ldc, alpha, beta);
+                    continue;
+                }
+
+                // edge tile: compute the full tile aside, then merge the valid part
+                if (avx512) GemmKernels.Avx512Tile(kc, ap, bp, ws.Tile, Nr, alpha, 0f);
+                else GemmKernels.PortableTile(kc, ap, bp, ws.Tile, Nr, alpha, 0f);
+                for (int r = 0; r < rows; r++)
+                {
+                    float* src = ws.Tile + r * Nr;
+                    float* dst = ct + (long)r * ldc;
+                    if (beta == 0) for (int j = 0; j < cols; j++) dst[j] = src[j];
+                    else for (int j = 0; j < cols; j++) dst[j] = src[j] + beta * dst[j];
+                }
+            }
+        }
+    }
+
+    /// <summary>C = beta * C over m rows of n (beta = 0 writes zeros, even over NaN).</summary>
+    private static void ScaleRows(float* c, int ldc, int m, int n, float beta)
+    {
+        if (beta == 1) return;
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<float>(c + (long)i * ldc, n);
+            if (beta == 0) row.Clear();
+            else for (int j = 0; j < n; j++) row[j] *= beta;
+        }
+    }
+}
