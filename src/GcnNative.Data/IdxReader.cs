@@ -87,7 +87,7 @@ public static class IdxReader
         uint magic = BinaryPrimitives.ReadUInt32BigEndian(header);
         uint expectedMagic = 0x00000800u | (uint)dimCount;
         if (magic != expectedMagic)
-            throw new GcnDataException(path, $"magic number is 0x{magic:X8}{MagicHint(magic)}, expected 0x{expectedMagic:X8} (IDX {DataWord(dimCount)})");
+            throw new GcnDataException(path, $"magic number is 0x{magic:X8}{MagicHint(magic)}, expected 0x{expectedMagic:X8} (IDX {(dimCount == 1 ? "labels" : "images")})");
         var dims = new int[dimCount];
         for (int i = 0; i < dimCount; i++)
         {

@@ -82,7 +82,9 @@ public static partial class MnistImporter
         if (images != null || labels != null)
         {
             if (images == null || labels == null)
-                throw new GcnDataException(source, $"has {(images ?? labels)} but not its partner, expected both {ImageNames[0]} and {LabelNames[0]} (raw or .gz)");
+                throw new GcnDataException(source, images == null
+                    ? $"has {Path.GetFileName(labels)} but no {ImageNames[0]}[.gz] beside it"
+                    : $"has {Path.GetFileName(images)} but no {LabelNames[0]}[.gz] beside it");
             log.WriteLine($"mnist: source {images} + {Path.GetFileName(labels)} (IDX)");
             return SelectFromIdx(images, labels);
         }
