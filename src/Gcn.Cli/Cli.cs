@@ -203,7 +203,7 @@ public static partial class Cli
         Generates every held-out combination of the run's data set and writes RUN/eval.json:
           heldout.count, heldout.psnr, heldout.ssim, heldout.accuracy.<feature>
           (accuracy of an evaluator classifier trained only on the real training images,
-          cached as DIR/evaluator-<config>.safetensors), heldout.real_accuracy.<feature>
+          cached as DIR/evaluator-<hash>.safetensors), heldout.real_accuracy.<feature>
           (the same evaluator on the real held-out images), train.psnr, settings;
         and RUN/heldout-grid.png (generated rows above ground-truth rows).
         """;

@@ -62,7 +62,7 @@ public static class Evaluation
         if (heldout.Length == 0) throw new TrainingException($"{Path.Combine(dataDir, Dataset.HeldoutFile)}: holds out no image; nothing to evaluate");
 
         var judge = new EvaluatorClassifier(config, backend, batch);
-        judge.LoadOrTrain(Path.Combine(dataDir, $"evaluator-{config.Name}.safetensors"), data, feeder, train, log);
+        judge.LoadOrTrain(Path.Combine(dataDir, judge.CacheFileName), data, feeder, train, log);
 
         var img = config.Image;
         int len = img.Channels * img.Height * img.Width;

@@ -40,6 +40,21 @@ public sealed class EvaluatorClassifier
 
     public MultiHeadClassifier Classifier { get; }
     public ClassifierConfig Settings { get; }
+
+    /// <summary>
+    /// Cache file name: a hash of the evaluator's settings and features, so configs with the same
+    /// evaluator (mnist and mnist-small) share one judge and a changed evaluator is retrained.
+    /// </summary>
+    public string CacheFileName
+    {
+        get
+        {
+            string key = System.Text.Json.JsonSerializer.Serialize(Settings, GcnConfig.JsonOptions) +
+                         string.Join(",", Classifier.Features.Select(f => $"{f.Name}:{f.Classes}"));
+            var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key));
+            return $"evaluator-{Convert.ToHexString(hash, 0, 6).ToLowerInvariant()}.safetensors";
+        }
+    }
     public string ConfigName { get; }
 
     /// <summary>Config feature index of each evaluator head.</summary>

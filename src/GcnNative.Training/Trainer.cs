@@ -192,8 +192,10 @@ public sealed class Trainer
         double accC = l.ClassifierAccuracy.Average(), accG = l.GeneratedAccuracy.Average();
         double imgs = _config.Training.Batch * 1000.0 / ms;
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{it,9} | {l.ClassifierLoss,7:F4} {accC,5:F3} | {l.GeneratorLoss,8:F4} {l.Pixel,8:F4}{ce} {accG,5:F3} | {l.LearningRate,8:E2} | {ms,7:F1} {imgs,6:F0}"));
+            $"{it,9} | {l.ClassifierLoss,7:F4} {accC,5:F3} | {l.GeneratorLoss,8:F4} {l.Pixel,8:F4}{ce} {accG,5:F3} | {FormatLr(l.LearningRate),8} | {ms,7:F1} {imgs,6:F0}"));
     }
+
+    private static string FormatLr(float lr) => lr.ToString("0.00e-00", CultureInfo.InvariantCulture);
 
     private void WriteMetrics(StreamWriter w, int it, IterationLosses l, double ms, double seconds)
     {
