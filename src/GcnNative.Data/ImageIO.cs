@@ -90,7 +90,7 @@ public static partial class ImageIO
         }
         catch (Exception ex) when (IsDecodeFailure(ex))
         {
-            throw new GcnDataException($"{path}: corrupt image header ({ex.Message})", ex);
+            throw new GcnDataException($"{path}: corrupt image, unreadable header or chunk ({ex.Message})", ex);
         }
         if (info == null || format == null)
             throw new GcnDataException(path, $"unsupported image format: {DescribeContent(bytes, path)}; only PNG and JPEG are accepted");
