@@ -47,13 +47,23 @@ public class DatasetTests
         using var tmp = new TempDir();
         Dataset.Save(tmp["ds"], TinyDataset());
         var before = Snapshot(tmp["ds"]);
-        Assert.Throws<IOException>(() => AtomicFiles.WriteAll(tmp["ds"], new (string, Action<Stream>)[]
+        var ex = Assert.Throws<GcnDataException>(() => AtomicFiles.WriteAll(tmp["ds"], new (string, Action<Stream>)[]
         {
             ("images.u8", s => s.Write(new byte[10])),
             ("labels.csv", _ => throw new IOException("disk full")),
             ("dataset.json", s => s.WriteByte(1)),
         }));
+        Assert.That(ex!.Message, Does.Contain("disk full").And.Contain("labels.csv"));
         AssertUnchanged(tmp["ds"], before);
+    }
+
+    [Test]
+    public void Save_OntoAFile_IsAGcnDataException()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp["taken"], "x");
+        var ex = Assert.Throws<GcnDataException>(() => Dataset.Save(tmp["taken"], TinyDataset()));
+        Assert.That(ex!.Message, Does.Contain("taken").And.Contain("could not write"));
     }
 
     [Test]
