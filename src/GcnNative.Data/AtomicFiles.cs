@@ -55,8 +55,17 @@ internal static class AtomicFiles
             throw;
         }
 
-        for (int i = 0; i < files.Count; i++)
-            File.Move(temps[i], Path.Combine(dir, files[i].Name), overwrite: true);
+        int moved = 0;
+        try
+        {
+            for (; moved < files.Count; moved++)
+                File.Move(temps[moved], Path.Combine(dir, files[moved].Name), overwrite: true);
+        }
+        finally
+        {
+            // Only reached with temps left when a rename failed (e.g. a folder has the target name).
+            for (int i = moved; i < temps.Count; i++) TryDelete(temps[i]);
+        }
     }
 
     private static void TryDelete(string path)
