@@ -19,8 +19,22 @@ internal static class AtomicFiles
     /// Writes a group of files into <paramref name="dir"/>. If any writer throws, all temporary
     /// files are deleted and the existing files are left untouched. Files are moved into place in
     /// the given order, so put the file that marks a complete set (e.g. a manifest) last.
+    /// I/O failures become a <see cref="GcnDataException"/> naming the folder.
     /// </summary>
     public static void WriteAll(string dir, IReadOnlyList<(string Name, Action<Stream> Write)> files)
+    {
+        try
+        {
+            WriteAllCore(dir, files);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Disk full, read-only folder, a file where the folder should be: a user problem, not a bug.
+            throw new GcnDataException($"{dir}: could not write {string.Join(", ", files.Select(f => f.Name))} ({ex.Message})", ex);
+        }
+    }
+
+    private static void WriteAllCore(string dir, IReadOnlyList<(string Name, Action<Stream> Write)> files)
     {
         Directory.CreateDirectory(dir);
         var temps = new List<string>();
@@ -41,8 +55,17 @@ internal static class AtomicFiles
             throw;
         }
 
-        for (int i = 0; i < files.Count; i++)
-            File.Move(temps[i], Path.Combine(dir, files[i].Name), overwrite: true);
+        int moved = 0;
+        try
+        {
+            for (; moved < files.Count; moved++)
+                File.Move(temps[moved], Path.Combine(dir, files[moved].Name), overwrite: true);
+        }
+        finally
+        {
+            // Only reached with temps left when a rename failed (e.g. a folder has the target name).
+            for (int i = moved; i < temps.Count; i++) TryDelete(temps[i]);
+        }
     }
 
     private static void TryDelete(string path)

@@ -24,9 +24,17 @@ public sealed partial class Dataset
         int[][] labels = ReadLabels(Path.Combine(dir, LabelsFile), m.Count, m.Features, manifestPath);
         string heldoutPath = Path.Combine(dir, HeldoutFile);
         HeldoutSplit heldout = File.Exists(heldoutPath)
-            ? HeldoutSplit.Parse(File.ReadAllText(heldoutPath), m.Features, heldoutPath)
+            ? HeldoutSplit.Parse(ReadSmallText(heldoutPath), m.Features, heldoutPath)
             : HeldoutSplit.Empty(m.Features);
         return new Dataset(m.Name, m.Channels, m.Height, m.Width, m.Features, pixels, labels, heldout);
+    }
+
+    private static string ReadSmallText(string path)
+    {
+        long length = new FileInfo(path).Length;
+        if (length > MaxManifestBytes)
+            throw new GcnDataException(path, $"is {length} bytes, expected a small text file (at most {MaxManifestBytes} bytes)");
+        return File.ReadAllText(path);
     }
 
     private sealed record Manifest(string Name, int Channels, int Height, int Width, int Count, DatasetFeature[] Features);

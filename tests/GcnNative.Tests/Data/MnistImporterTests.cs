@@ -27,6 +27,7 @@ public class MnistImporterTests
         Assert.That(ds.Features.Select(f => $"{f.Name}:{f.Count}"), Is.EqualTo(new[] { "digit:10", "exemplar:100", "color:3", "rotation:4" }));
         Assert.That(ds.Features[2].Values, Is.EqualTo(new[] { "red", "green", "blue" }));
         Assert.That(ds.Features[3].Values, Is.EqualTo(new[] { "0", "90", "180", "270" }));
+        TestContext.Out.WriteLine(log.ToString());
         Assert.That(log.ToString(), Does.Contain("12000 images").And.Contain("350 held out"));
 
         // Every image: labels follow the nested loop order, only the named colour plane is set,
@@ -39,7 +40,8 @@ public class MnistImporterTests
                     for (int r = 0; r < 4; r++)
                     {
                         int i = IndexOf(d, e, c, r);
-                        Assert.That(ds.Labels[i], Is.EqualTo(new[] { d, e, c, r }));
+                        if (!ds.Labels[i].SequenceEqual(new[] { d, e, c, r }))
+                            Assert.Fail($"image {i}: labels {string.Join(",", ds.Labels[i])}, expected {d},{e},{c},{r}");
                         ReadOnlySpan<byte> img = ds.GetImageBytes(i);
                         for (int other = 0; other < 3; other++)
                             if (other != c && img.Slice(other * Plane, Plane).IndexOfAnyExcept((byte)0) >= 0)
