@@ -1,0 +1,205 @@
+using GcnNative.Cli;
+using GcnNative.Data;
+using NUnit.Framework;
+
+namespace GcnNative.Tests.Cli;
+
+/// <summary>
+/// The command line end to end on small generated data: errors are one line with a
+/// non-zero exit and no stack trace; a tiny config trains, generates and evaluates.
+/// </summary>
+[TestFixture]
+public class CliTests
+{
+    private string _dir = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "gcn-cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_dir);
+    }
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = GcnNative.Cli.Cli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static void AssertOneLineError((int Code, string Out, string Err) r, params string[] fragments)
+    {
+        Assert.That(r.Code, Is.EqualTo(1), r.Err + r.Out);
+        var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), r.Err);
+        Assert.That(r.Err, Does.Not.Contain("   at "), "no stack trace");
+        foreach (var f in fragments) Assert.That(r.Err, Does.Contain(f));
+    }
+
+    [Test]
+    public void UnknownCommandAndOption()
+    {
+        AssertOneLineError(Run("frobnicate"), "unknown command 'frobnicate'");
+        AssertOneLineError(Run("train", "--preset", "mnist", "--bogus", "1"), "unknown option --bogus");
+        AssertOneLineError(Run("train", "--preset", "mnist", "--iterations"), "--iterations needs a value");
+        AssertOneLineError(Run("train", "--preset", "mnist", "--data", _dir, "--out", _dir, "--iterations", "zero"),
+            "--iterations expects an integer");
+    }
+
+    [Test]
+    public void UnknownPresetNamesTheKnownOnes()
+    {
+        AssertOneLineError(Run("bench", "step", "--preset", "nope"), "unknown preset 'nope'", "mnist-small");
+    }
+
+    [Test]
+    public void EveryCommandHasHelp()
+    {
+        foreach (var c in new[] { "demo", "data", "train", "generate", "eval", "presets" })
+        {
+            var r = Run(c, "--help");
+            Assert.That(r.Code, Is.EqualTo(0), c);
+            Assert.That(r.Out, Does.Contain("gcn " + c), c);
+        }
+        Assert.That(Run("bench", "--help").Out, Does.Contain("bench step"));
+    }
+
+    [Test]
+    public void MissingDataFolderNamesIt()
+    {
+        string missing = Path.Combine(_dir, "nowhere");
+        AssertOneLineError(Run("train", "--preset", "mnist-small", "--data", missing, "--out", Path.Combine(_dir, "run"),
+            "--device", "cpu"), "nowhere");
+    }
+
+    [Test]
+    public void BrokenIdxSourceIsOneLineAndWritesNothing()
+    {
+        string src = Path.Combine(_dir, "idx");
+        Directory.CreateDirectory(src);
+        File.WriteAllBytes(Path.Combine(src, "train-images-idx3-ubyte"), [0, 0, 8, 3, 0, 0]);
+        File.WriteAllBytes(Path.Combine(src, "train-labels-idx1-ubyte"), [0, 0, 8, 1, 0, 0, 0, 0]);
+        string outDir = Path.Combine(_dir, "out");
+        AssertOneLineError(Run("data", "mnist", "--source", src, "--out", outDir), "train-images-idx3-ubyte");
+        Assert.That(File.Exists(Path.Combine(outDir, Dataset.ManifestFile)), Is.False);
+    }
+
+    [Test]
+    public void DeviceCudaWithoutGpuSaysWhyInOneLine()
+    {
+        var r = Run("bench", "step", "--preset", "mnist-small", "--device", "cuda");
+        AssertOneLineError(r, "--device cuda", "CUDA cannot run here");
+    }
+
+    /// <summary>A 3-feature, 8x8 toy data set with a held-out split, in the standard format.</summary>
+    internal static string MakeToyData(string dir)
+    {
+        var features = new[]
+        {
+            new DatasetFeature("shape", ["bar", "dot"]),
+            new DatasetFeature("color", ["red", "green", "blue"]),
+            new DatasetFeature("side", ["left", "right"]),
+        };
+        var labels = new List<int[]>();
+        var pixels = new List<byte>();
+        for (int s = 0; s < 2; s++)
+        for (int c = 0; c < 3; c++)
+        for (int p = 0; p < 2; p++)
+        {
+            labels.Add([s, c, p]);
+            var img = new byte[3 * 8 * 8];
+            for (int y = 0; y < 8; y++)
+            for (int x = 0; x < 8; x++)
+            {
+                bool on = s == 0 ? x == (p == 0 ? 2 : 5) : (Math.Abs(x - (p == 0 ? 2 : 5)) <= 1 && Math.Abs(y - 4) <= 1);
+                if (on) img[c * 64 + y * 8 + x] = 255;
+            }
+            pixels.AddRange(img);
+        }
+        var heldout = HeldoutSplit.Parse("shape,color,side\ndot,blue,right\n", features);
+        var ds = new Dataset("toy", 3, 8, 8, features, pixels.ToArray(), labels.ToArray(), heldout);
+        Dataset.Save(dir, ds);
+        return dir;
+    }
+
+    internal static string ToyConfig(string path)
+    {
+        File.WriteAllText(path, """
+            {
+              "name": "toy",
+              "image": { "channels": 3, "height": 8, "width": 8 },
+              "features": [ { "name": "shape", "classes": 2 }, { "name": "color", "classes": 3 }, { "name": "side", "classes": 2 } ],
+              "generator": { "branch": [ "fc 8", "lrelu 0.1" ],
+                             "trunk": [ "fc 64", "lrelu 0.1", "reshape 4 4 4", "deconv 3 k4 s2 p1" ] },
+              "classifier": { "body": [ "conv 4 k3 p1", "lrelu 0.2", "maxpool k2 s2", "lrn 3 0.0001 0.75 2" ],
+                              "head": [ "fc 8", "lrelu 0.2", "dropout 0.5", "fc classes" ] },
+              "evaluator": { "body": [ "conv 4 k3 p1", "lrelu 0.2" ], "head": [ "fc classes" ], "iterations": 30, "lr": 0.01 },
+              "optimizer": { "lr": 0.003, "lr_step": 1000 },
+              "training": { "batch": 4, "iterations": 40, "log_every": 10, "sample_every": 20, "checkpoint_every": 20 }
+            }
+            """);
+        return path;
+    }
+
+    [Test]
+    public void TrainGenerateEvalOnToyData()
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        string run = Path.Combine(_dir, "run");
+        var t = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu");
+        Assert.That(t.Code, Is.EqualTo(0), t.Err + t.Out);
+        Assert.That(t.Out, Does.Contain("config").And.Contain("optimizer").And.Contain("ms/it"));
+        foreach (var f in new[] { "checkpoint.safetensors", "config.json", "run.json", "metrics.jsonl", "loss.png", "samples/iter-000040.png" })
+            Assert.That(File.Exists(Path.Combine(run, f)), Is.True, f);
+        Assert.That(File.ReadAllLines(Path.Combine(run, "metrics.jsonl")), Has.Length.EqualTo(5)); // 1, 10, 20, 30, 40
+
+        // training again into the same folder without --resume refuses and keeps the checkpoint
+        var stamp = File.GetLastWriteTimeUtc(Path.Combine(run, "checkpoint.safetensors"));
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu"), "--resume");
+        Assert.That(File.GetLastWriteTimeUtc(Path.Combine(run, "checkpoint.safetensors")), Is.EqualTo(stamp));
+
+        // resume to 60 iterations appends to the metrics
+        var r = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60");
+        Assert.That(r.Code, Is.EqualTo(0), r.Err + r.Out);
+        Assert.That(r.Out, Does.Contain("resumed from"));
+
+        string png = Path.Combine(_dir, "g.png");
+        var g = Run("generate", "--run", run, "--features", "shape=dot,color=blue*0.5+red*0.5,side=right", "--out", png, "--device", "cpu");
+        Assert.That(g.Code, Is.EqualTo(0), g.Err);
+        Assert.That(ImageIO.Identify(png), Is.EqualTo(new ImageHeader("PNG", 8, 8)));
+
+        AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=purple,side=right", "--out", png),
+            "unknown value 'purple'", "red, green, blue");
+        AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,hue=red,side=right", "--out", png),
+            "unknown feature 'hue'");
+        AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,side=right", "--out", png),
+            "missing color");
+
+        var e = Run("eval", "--run", run, "--device", "cpu");
+        Assert.That(e.Code, Is.EqualTo(0), e.Err + e.Out);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "eval.json")));
+        var held = json.RootElement.GetProperty("heldout");
+        Assert.That(held.GetProperty("count").GetInt32(), Is.EqualTo(1));
+        Assert.That(held.GetProperty("psnr").GetDouble(), Is.GreaterThan(0));
+        Assert.That(held.GetProperty("accuracy").GetProperty("color").GetDouble(), Is.InRange(0, 1));
+        Assert.That(json.RootElement.GetProperty("train").GetProperty("psnr").GetDouble(), Is.GreaterThan(0));
+        Assert.That(json.RootElement.GetProperty("settings").GetProperty("iterations").GetInt32(), Is.EqualTo(60));
+        Assert.That(File.Exists(Path.Combine(run, "heldout-grid.png")), Is.True);
+    }
+
+    [Test]
+    public void NonFiniteLossStopsTheRunWithAMessage()
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        // an absurd learning rate blows the generator up within a few iterations
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"lr\": 0.003", "\"lr\": 1e30"));
+        var r = Run("train", "--config", config, "--data", data, "--out", Path.Combine(_dir, "run"), "--device", "cpu");
+        AssertOneLineError(r, "not finite");
+    }
+}
