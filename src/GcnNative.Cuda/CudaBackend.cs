@@ -65,7 +65,7 @@ public sealed unsafe class CudaBackend : IBackend
     {
         _options = options ?? new CudaBackendOptions();
         _libs = _options.Search is null ? CudaLibraries.Default : CudaLibraries.Load(_options.Search);
-        _cu = _libs.Driver ?? throw new CudaException($"cuda: unavailable: {_libs.DriverProblem}");
+        _cu = _libs.Driver ?? throw new CudaException($"cuda: unavailable: {_libs.DriverUnavailableReason}");
         _blas = _libs.Blas ?? throw new CudaException($"cublas: unavailable: {_libs.BlasProblem}");
         _dnn = _libs.Dnn ?? throw new CudaException($"cudnn: unavailable: {_libs.DnnProblem}");
         _device = _options.Device;
@@ -95,9 +95,17 @@ public sealed unsafe class CudaBackend : IBackend
         catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException)
         {
             backend = null;
-            whyNot = e.Message.ReplaceLineEndings(" ");
+            whyNot = OneLineReason(e.Message);
             return false;
         }
+    }
+
+    /// <summary>A failure message as one line without a leading "cuda: unavailable: ".</summary>
+    internal static string OneLineReason(string message)
+    {
+        var line = message.ReplaceLineEndings(" ").Trim();
+        const string prefix = "cuda: unavailable: ";
+        return line.StartsWith(prefix, StringComparison.Ordinal) ? line[prefix.Length..] : line;
     }
 
     public string Name => "cuda";

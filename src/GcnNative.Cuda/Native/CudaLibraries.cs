@@ -22,6 +22,13 @@ internal sealed class CudaLibraries
     public string? DnnProblem { get; init; }
     public IReadOnlyList<LibraryLookup> Preloaded { get; init; } = [];
 
+    /// <summary>One line: why the driver library cannot be used (null when it can).</summary>
+    public string? DriverUnavailableReason =>
+        DriverProblem is null ? null
+        : DriverLookup.Loaded || DriverLookup.Problem?.Contains("not loadable", StringComparison.Ordinal) == true
+            ? DriverProblem
+            : $"{DriverProblem} — no NVIDIA driver on this machine";
+
     /// <summary>The libraries found with the default search (cached: native loads are process-wide).</summary>
     public static CudaLibraries Default
     {
