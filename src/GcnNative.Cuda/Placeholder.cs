@@ -1,1 +1,0 @@
-namespace GcnNative.Cuda; internal static class Placeholder {}
