@@ -40,8 +40,8 @@ public static class Devices
 
     private static bool TryCuda(bool tf32, out IBackend? backend, out string whyNot)
     {
-        backend = null;
-        whyNot = "the CUDA backend is not part of this build";
-        return false;
+        bool ok = GcnNative.Cuda.CudaBackend.TryCreate(tf32, out var cuda, out whyNot);
+        backend = cuda;
+        return ok;
     }
 }

@@ -12,29 +12,18 @@ public static class StepBench
     public sealed record Result(string Config, string Device, int Batch, int Iterations, double MsPerIter,
         double ImagesPerSecond, double GflopPerIter, string? LayerTable);
 
+    /// <summary>Generator loss of each of <paramref name="iterations"/> iterations on a fixed random batch (parity runs).</summary>
+    public static float[] Losses(GcnConfig config, IBackend backend, int batch, int iterations)
+    {
+        var model = RandomBatchModel(config, backend, batch);
+        var losses = new float[iterations];
+        for (int i = 0; i < iterations; i++) losses[i] = model.TrainIteration(i, readLosses: true)!.GeneratorLoss;
+        return losses;
+    }
+
     public static Result Run(GcnConfig config, IBackend backend, int batch, int iterations, int warmup, bool layers)
     {
-        var model = new GcnModel(config, backend, batch, seed: 1);
-        var rng = new Random(5);
-        var features = config.Features;
-        // random codes, labels and images: timing does not depend on values
-        var labels = new float[batch * features.Count];
-        for (int f = 0; f < features.Count; f++)
-        {
-            var codes = new float[batch * features[f].Classes];
-            for (int n = 0; n < batch; n++)
-            {
-                int k = rng.Next(features[f].Classes);
-                codes[n * features[f].Classes + k] = 1;
-                labels[n * features.Count + f] = k;
-            }
-            backend.Upload(model.Generator.Codes[f], codes);
-        }
-        backend.Upload(model.Labels, labels);
-        var real = new float[model.Real.Length];
-        for (int i = 0; i < real.Length; i++) real[i] = (float)rng.NextDouble();
-        backend.Upload(model.Real, real);
-
+        var model = RandomBatchModel(config, backend, batch);
         for (int i = 0; i < warmup; i++) model.TrainIteration(i, readLosses: false);
         backend.Synchronize();
         var sw = Stopwatch.StartNew();
@@ -59,6 +48,31 @@ public static class StepBench
         }
         double gflop = IterationFlops(model) / 1e9;
         return new Result(config.Name, backend.Name, batch, iterations, ms, batch * 1000.0 / ms, gflop, table);
+    }
+
+    /// <summary>A model on one fixed batch of random codes, labels and images (timing does not depend on values).</summary>
+    private static GcnModel RandomBatchModel(GcnConfig config, IBackend backend, int batch)
+    {
+        var model = new GcnModel(config, backend, batch, seed: 1);
+        var rng = new Random(5);
+        var features = config.Features;
+        var labels = new float[batch * features.Count];
+        for (int f = 0; f < features.Count; f++)
+        {
+            var codes = new float[batch * features[f].Classes];
+            for (int n = 0; n < batch; n++)
+            {
+                int k = rng.Next(features[f].Classes);
+                codes[n * features[f].Classes + k] = 1;
+                labels[n * features.Count + f] = k;
+            }
+            backend.Upload(model.Generator.Codes[f], codes);
+        }
+        backend.Upload(model.Labels, labels);
+        var real = new float[model.Real.Length];
+        for (int i = 0; i < real.Length; i++) real[i] = (float)rng.NextDouble();
+        backend.Upload(model.Real, real);
+        return model;
     }
 
     /// <summary>
