@@ -88,26 +88,48 @@ public static class SafeTensors
         var metadata = new Dictionary<string, string>();
         foreach (var (name, node) in header)
         {
-            if (name == "__metadata__")
+            // a malformed entry (missing field, wrong JSON type, negative dimension) is bad data,
+            // reported with the file and the entry rather than as a null reference or cast error
+            try
             {
-                foreach (var (k, v) in node!.AsObject()) metadata[k] = v?.GetValue<string>() ?? "";
-                continue;
+                LoadEntry(path, fs, name, node, dataStart, dataLength, tensors, metadata);
             }
-            var o = node?.AsObject() ?? throw new InvalidDataException($"{path}: tensor '{name}' has no description");
-            string dtype = o["dtype"]?.GetValue<string>() ?? "";
-            if (dtype != "F32") throw new InvalidDataException($"{path}: tensor '{name}' has dtype {dtype}, expected F32");
-            int[] shape = o["shape"]!.AsArray().Select(d => d!.GetValue<int>()).ToArray();
-            var offsets = o["data_offsets"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-            long count = Tensor.CountOf(shape);
-            if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != 4 * count)
-                throw new InvalidDataException(
-                    $"{path}: tensor '{name}' data_offsets [{string.Join(", ", offsets)}] do not match shape {Tensor.ShapeString(shape)} and the file's {dataLength} data bytes");
-            var data = new float[count];
-            fs.Position = dataStart + offsets[0];
-            fs.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()));
-            tensors[name] = new LoadedTensor(name, shape, data);
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
+            {
+                throw new InvalidDataException($"{path}: header entry '{name}' is malformed: {e.Message}");
+            }
         }
         return (tensors, metadata);
+    }
+
+    private static void LoadEntry(string path, FileStream fs, string name, JsonNode? node, long dataStart,
+        long dataLength, Dictionary<string, LoadedTensor> tensors, Dictionary<string, string> metadata)
+    {
+        if (name == "__metadata__")
+        {
+            var meta = node?.AsObject() ?? throw new InvalidDataException($"{path}: __metadata__ is null");
+            foreach (var (k, v) in meta) metadata[k] = v?.GetValue<string>() ?? "";
+            return;
+        }
+        var o = node?.AsObject() ?? throw new InvalidDataException($"{path}: tensor '{name}' has no description");
+        string dtype = o["dtype"]?.GetValue<string>() ?? "";
+        if (dtype != "F32") throw new InvalidDataException($"{path}: tensor '{name}' has dtype {dtype}, expected F32");
+        var shapeNode = o["shape"] ?? throw new InvalidDataException($"{path}: tensor '{name}' has no shape");
+        var offsetsNode = o["data_offsets"] ?? throw new InvalidDataException($"{path}: tensor '{name}' has no data_offsets");
+        int[] shape = shapeNode.AsArray()
+            .Select(d => d?.GetValue<int>() ?? throw new InvalidDataException($"{path}: tensor '{name}' has a null dimension"))
+            .ToArray();
+        var offsets = offsetsNode.AsArray()
+            .Select(d => d?.GetValue<long>() ?? throw new InvalidDataException($"{path}: tensor '{name}' has a null offset"))
+            .ToArray();
+        long count = Tensor.CountOf(shape);
+        if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > dataLength || offsets[1] - offsets[0] != 4 * count)
+            throw new InvalidDataException(
+                $"{path}: tensor '{name}' data_offsets [{string.Join(", ", offsets)}] do not match shape {Tensor.ShapeString(shape)} and the file's {dataLength} data bytes");
+        var data = new float[count];
+        fs.Position = dataStart + offsets[0];
+        fs.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()));
+        tensors[name] = new LoadedTensor(name, shape, data);
     }
 }
 

@@ -77,6 +77,8 @@ public sealed class GcnModel
 
     public IEnumerable<Parameter> Parameters => Generator.Parameters.Concat(Classifier.Parameters);
 
+    private IEnumerable<Dropout> DropoutLayers => Generator.AllLayers.Concat(Classifier.AllLayers).OfType<Dropout>();
+
     public long ParameterCount(IEnumerable<Parameter> ps) => ps.Sum(p => (long)p.Value.Length);
 
     public static void SeedDropout(IEnumerable<Layer> layers, ulong seed)
@@ -159,7 +161,8 @@ public sealed class GcnModel
     /// <summary>
     /// Tensor names: every parameter by its graph name (<c>generator.trunk.0.weight</c>,
     /// <c>classifier.head.digit.3.bias</c>, ...) and, with optimiser state, <c>adam.m.NAME</c>
-    /// and <c>adam.v.NAME</c>. Metadata: format, iteration, adam_step, config (JSON).
+    /// and <c>adam.v.NAME</c>. Metadata: format, iteration, adam_step, config (JSON),
+    /// dropout_seeds (each dropout layer's next seed, comma-separated, restored on load).
     /// </summary>
     public void SaveCheckpoint(string path, int iteration, bool withOptimizerState,
         IReadOnlyDictionary<string, string>? extraMetadata = null)
@@ -180,6 +183,9 @@ public sealed class GcnModel
             ["iteration"] = iteration.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["adam_step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["config"] = Config.ToJson(),
+            // each dropout layer's next seed, so a resumed run draws the masks the run would have drawn
+            ["dropout_seeds"] = string.Join(",",
+                DropoutLayers.Select(d => d.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture))),
         };
         if (extraMetadata is not null) foreach (var (k, v) in extraMetadata) meta[k] = v;
         SafeTensors.Save(path, list, meta);
@@ -200,6 +206,20 @@ public sealed class GcnModel
             else if (requireOptimizerState)
             {
                 throw new InvalidDataException($"{path}: no optimiser state for '{p.Name}' (cannot resume)");
+            }
+        }
+        if (meta.TryGetValue("dropout_seeds", out var seeds))
+        {
+            var dropouts = DropoutLayers.ToArray();
+            string[] parts = seeds.Length == 0 ? [] : seeds.Split(',');
+            if (parts.Length != dropouts.Length)
+                throw new InvalidDataException($"{path}: {parts.Length} dropout seeds for {dropouts.Length} dropout layers");
+            for (int i = 0; i < parts.Length; i++)
+            {
+                if (!ulong.TryParse(parts[i], System.Globalization.NumberStyles.None,
+                        System.Globalization.CultureInfo.InvariantCulture, out ulong seed))
+                    throw new InvalidDataException($"{path}: dropout seed '{parts[i]}' is not an unsigned integer");
+                dropouts[i].Seed = seed;
             }
         }
         Step = meta.TryGetValue("adam_step", out var s) ? int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 0;

@@ -32,7 +32,10 @@ public static class LayerSpec
             if (t.Length == 0) throw new ConfigException($"{at}: empty layer spec");
             try
             {
-                layers.Add(t[0].ToLowerInvariant() switch
+                string kind = t[0].ToLowerInvariant();
+                if (kind is "conv" or "deconv") CheckOptions(t, 2, "ksp", at);
+                if (kind is "maxpool") CheckOptions(t, 1, "ks", at);
+                layers.Add(kind switch
                 {
                     "fc" => new Linear(name, Width(t, at, classes), nextSlope),
                     "conv" => new Convolution(name, Int(t, 1, at), Opt(t, 'k', at, null), Opt(t, 's', at, 1), Opt(t, 'p', at, 0), nextSlope),
@@ -86,6 +89,19 @@ public static class LayerSpec
         if (index >= t.Length || !float.TryParse(t[index], NumberStyles.Float, CultureInfo.InvariantCulture, out float v))
             throw new ConfigException($"{at}: expected a number at position {index + 1}");
         return v;
+    }
+
+    // every token from `first` on must be a known k5 / s2 / p1 style option: a typo such as
+    // "s2x" or "stride2" would otherwise be ignored and the default used silently
+    private static void CheckOptions(string[] t, int first, string keys, string at)
+    {
+        foreach (string s in t.Skip(first))
+        {
+            if (s.Length < 2 || !keys.Contains(s[0])
+                || !int.TryParse(s.AsSpan(1), NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+                throw new ConfigException(
+                    $"{at}: unexpected '{s}' (options are {string.Join(", ", keys.Select(k => k + "<n>"))})");
+        }
     }
 
     // k5 / s2 / p1 style options

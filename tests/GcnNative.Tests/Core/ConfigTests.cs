@@ -1,0 +1,216 @@
+using GcnNative.Cpu;
+using GcnNative.Layers;
+using GcnNative.Model;
+using NUnit.Framework;
+
+namespace GcnNative.Tests.Core;
+
+/// <summary>Layer specs and the JSON config: every kind parses; every error names the source and the field.</summary>
+[TestFixture]
+public class ConfigTests
+{
+    private const string Where = "my.json: classifier.body";
+
+    [Test]
+    public void EveryLayerKindParses()
+    {
+        var layers = LayerSpec.Parse(
+        [
+            "fc 256", "conv 64 k5 s2 p1", "deconv 128 k4 s2 p1", "lrelu 0.1", "maxpool k3 s2",
+            "lrn 5 0.0001 0.75 2", "dropout 0.5", "reshape 256 7 7", "flatten", "fc classes", "conv 8 k3",
+            "maxpool k2",
+        ], Where, classes: 10);
+        Assert.That(layers.Select(l => l.GetType()), Is.EqualTo(new[]
+        {
+            typeof(Linear), typeof(Convolution), typeof(TransposedConvolution), typeof(LeakyRelu), typeof(MaxPool),
+            typeof(LocalResponseNorm), typeof(Dropout), typeof(Reshape), typeof(Reshape), typeof(Linear),
+            typeof(Convolution), typeof(MaxPool),
+        }));
+        Assert.That(((Linear)layers[0]).OutFeatures, Is.EqualTo(256));
+        var conv = (Convolution)layers[1];
+        Assert.That((conv.OutChannels, conv.Kernel, conv.Stride, conv.Pad), Is.EqualTo((64, 5, 2, 1)));
+        var deconv = (TransposedConvolution)layers[2];
+        Assert.That((deconv.OutChannels, deconv.Kernel, deconv.Stride, deconv.Pad), Is.EqualTo((128, 4, 2, 1)));
+        Assert.That(((LeakyRelu)layers[3]).Slope, Is.EqualTo(0.1f));
+        var pool = (MaxPool)layers[4];
+        Assert.That((pool.Kernel, pool.Stride), Is.EqualTo((3, 2)));
+        Assert.That(((LocalResponseNorm)layers[5]).Params, Is.EqualTo(new LrnParams(5, 1e-4f, 0.75f, 2f)));
+        Assert.That(((Dropout)layers[6]).Probability, Is.EqualTo(0.5f));
+        Assert.That(((Reshape)layers[7]).ItemShape, Is.EqualTo(new[] { 256, 7, 7 }));
+        Assert.That(((Reshape)layers[8]).ItemShape, Is.Null);
+        Assert.That(((Linear)layers[9]).OutFeatures, Is.EqualTo(10));
+        var defaults = (Convolution)layers[10];
+        Assert.That((defaults.Stride, defaults.Pad), Is.EqualTo((1, 0)), "stride defaults to 1, pad to 0");
+        Assert.That(((MaxPool)layers[11]).Stride, Is.EqualTo(1));
+        Assert.That(layers.Select(l => l.Name), Is.EqualTo(Enumerable.Range(0, 12).Select(i => i.ToString())));
+    }
+
+    [Test]
+    public void InitialisationFollowsTheNextActivation()
+    {
+        // weights feeding "lrelu a" are He-scaled for slope a, others for a linear output
+        var layers = LayerSpec.Parse(["fc 4", "lrelu 0.2", "conv 3 k3", "fc 2"], Where);
+        Assert.That(((Linear)layers[0]).InitSlope, Is.EqualTo(0.2f));
+        Assert.That(((Convolution)layers[2]).InitSlope, Is.EqualTo(1f));
+    }
+
+    private static ConfigException ParseError(params string[] specs) =>
+        Assert.Throws<ConfigException>(() => LayerSpec.Parse(specs, Where, null))!;
+
+    [TestCase("pool k3 s2", "unknown layer 'pool'")]
+    [TestCase("conv 64 s2 p1", "missing k")]
+    [TestCase("deconv 64 p1", "missing k")]
+    [TestCase("maxpool s2", "missing k")]
+    [TestCase("conv k3", "integer")]
+    [TestCase("fc", "integer")]
+    [TestCase("fc 2.5", "integer")]
+    [TestCase("fc classes", "classes")]
+    [TestCase("lrelu x", "number")]
+    [TestCase("lrn 5 0.0001 0.75", "number")]
+    [TestCase("dropout 1.5", "probability")]
+    [TestCase("dropout -0.1", "probability")]
+    [TestCase("conv 0 k3", "positive")]
+    [TestCase("conv 8 k3 s0", "positive")]
+    [TestCase("reshape 4 x", "integer")]
+    public void BadSpecNamesTheFieldAndTheSpec(string spec, string expectation)
+    {
+        var e = ParseError("fc 4", spec);
+        Assert.That(e.Message, Does.StartWith("my.json: classifier.body[1]"));
+        Assert.That(e.Message, Does.Contain($"\"{spec}\""));
+        Assert.That(e.Message, Does.Contain(expectation));
+    }
+
+    [TestCase("conv 8 k3 s2x")]
+    [TestCase("conv 8 k3x")]
+    [TestCase("deconv 8 k4 s2 p1.5")]
+    [TestCase("maxpool k3 sx")]
+    [TestCase("conv 8 k3 stride2")]
+    public void MalformedOptionIsAnErrorNotADefault(string spec)
+    {
+        // a typo in an option must not silently fall back to stride 1 / pad 0 (or be ignored)
+        var e = ParseError(spec);
+        Assert.That(e.Message, Does.StartWith("my.json: classifier.body[0]"));
+        Assert.That(e.Message, Does.Contain($"\"{spec}\""));
+    }
+
+    [Test]
+    public void EmptySpecIsAnError()
+    {
+        var e = ParseError("   ");
+        Assert.That(e.Message, Does.Contain("classifier.body[0]").And.Contain("empty"));
+    }
+
+    // ---- the JSON config --------------------------------------------------------------
+
+    [Test]
+    public void TinyConfigParsesWithItsValues()
+    {
+        var c = TinyConfig.Parse();
+        Assert.That(c.Name, Is.EqualTo("tiny"));
+        Assert.That(c.Image.Shape, Is.EqualTo(new[] { 3, 6, 6 }));
+        Assert.That(c.Features.Select(f => (f.Name, f.Classes)), Is.EqualTo(new[] { ("shape", 3), ("colour", 2) }));
+        Assert.That(c.Generator.BranchOverrides["colour"], Is.EqualTo(new[] { "fc 3", "lrelu 0.1" }));
+        Assert.That(c.Loss.FeatureWeights["shape"], Is.EqualTo(1.5f));
+        Assert.That((c.Loss.PixelWeight, c.Loss.ClassificationWeight), Is.EqualTo((0.3f, 0.7f)));
+        Assert.That((c.Optimizer.Lr, c.Optimizer.Beta2, c.Optimizer.LrStep), Is.EqualTo((0.01f, 0.99f, 1000)));
+        Assert.That((c.Training.Batch, c.Training.Iterations), Is.EqualTo((2, 30)));
+        Assert.That(c.Training.Seed, Is.EqualTo(1), "absent fields keep their defaults");
+    }
+
+    [Test]
+    public void ConfigRoundTripsThroughJson()
+    {
+        var c = TinyConfig.Parse();
+        var again = GcnConfig.Parse(c.ToJson(), "again.json");
+        Assert.That(again.ToJson(), Is.EqualTo(c.ToJson()));
+    }
+
+    private static ConfigException ConfigError(string json) =>
+        Assert.Throws<ConfigException>(() => GcnConfig.Parse(json, "bad.json"))!;
+
+    [Test]
+    public void UnknownFeatureInFeatureWeights()
+    {
+        var e = ConfigError(TinyConfig.Json().Replace("\"colour\": 0.5", "\"color\": 0.5"));
+        Assert.That(e.Message, Does.StartWith("bad.json").And.Contain("loss.feature_weights.color"));
+    }
+
+    [Test]
+    public void UnknownFeatureInBranchOverrides()
+    {
+        var e = ConfigError(TinyConfig.Json().Replace("\"colour\": [ \"fc 3\"", "\"hue\": [ \"fc 3\""));
+        Assert.That(e.Message, Does.StartWith("bad.json").And.Contain("generator.branch_overrides.hue"));
+    }
+
+    [Test]
+    public void UnknownJsonFieldIsRejected()
+    {
+        var e = ConfigError(TinyConfig.Json().Replace("\"pixel_weight\"", "\"pixel_wieght\""));
+        Assert.That(e.Message, Does.StartWith("bad.json").And.Contain("pixel_wieght"));
+    }
+
+    [Test]
+    public void UnknownTopLevelFieldIsRejected()
+    {
+        var e = ConfigError(TinyConfig.Json().Replace("\"name\": \"tiny\"", "\"name\": \"tiny\", \"epochs\": 3"));
+        Assert.That(e.Message, Does.StartWith("bad.json").And.Contain("epochs"));
+    }
+
+    [Test]
+    public void WrongJsonTypeNamesThePath()
+    {
+        var e = ConfigError(TinyConfig.Json().Replace("\"lr\": 0.01", "\"lr\": \"fast\""));
+        Assert.That(e.Message, Does.StartWith("bad.json").And.Contain("optimizer.lr"));
+    }
+
+    [Test]
+    public void MalformedJsonNamesTheSource()
+    {
+        var e = ConfigError("{ \"name\": ");
+        Assert.That(e.Message, Does.StartWith("bad.json: invalid config"));
+    }
+
+    [TestCase("\"lr\": 0.01", "\"lr\": -1", "optimizer.lr")]
+    [TestCase("\"beta2\": 0.99", "\"beta2\": 1", "optimizer.beta1/beta2")]
+    [TestCase("\"lr_step\": 1000", "\"lr_step\": 0", "optimizer.lr_step")]
+    [TestCase("\"lr_gamma\": 0.5", "\"lr_gamma\": 1.5", "optimizer.lr_gamma")]
+    [TestCase("\"channels\": 3", "\"channels\": 2", "image.channels")]
+    [TestCase("\"height\": 6", "\"height\": 0", "image.height/width")]
+    [TestCase("\"classes\": 2", "\"classes\": 1", "features.colour.classes")]
+    [TestCase("\"batch\": 2", "\"batch\": 0", "training.batch")]
+    [TestCase("\"classifier_warmup\": 0", "\"classifier_warmup\": -1", "loss.classifier_warmup")]
+    [TestCase("\"pixel_weight\": 0.3", "\"pixel_weight\": -0.3", "loss.pixel_weight")]
+    [TestCase("{ \"name\": \"colour\", \"classes\": 2 }", "{ \"name\": \"shape\", \"classes\": 2 }", "repeated")]
+    public void InvalidValueNamesTheField(string from, string to, string field)
+    {
+        string json = TinyConfig.Json();
+        Assert.That(json, Does.Contain(from), "the edit must apply");
+        var e = ConfigError(json.Replace(from, to));
+        Assert.That(e.Message, Does.StartWith("bad.json").And.Contain(field));
+    }
+
+    [Test]
+    public void BadLayerInAConfigNamesTheFileTheNetworkAndTheLayer()
+    {
+        var config = GcnConfig.Parse(TinyConfig.Json().Replace("\"maxpool k2 s2\"", "\"maxpool s2\""), "bad.json");
+        using var b = new CpuBackend(CpuPath.Reference, 1);
+        var e = Assert.Throws<ConfigException>(() => new GcnModel(config, b, 2, 1, "bad.json"))!;
+        Assert.That(e.Message, Does.StartWith("bad.json").And.Contain("classifier.body[2]").And.Contain("missing k"));
+    }
+
+    [Test]
+    public void GeneratorThatMissesTheImageShapeIsAnError()
+    {
+        var config = GcnConfig.Parse(TinyConfig.Json().Replace("deconv 3 k2 s2 p0", "deconv 1 k2 s2 p0"), "bad.json");
+        var e = Assert.Throws<ConfigException>(() =>
+            new Generator(config.Generator, config.Image.Shape, config.Features, "bad.json"))!;
+        Assert.That(e.Message, Does.StartWith("bad.json").And.Contain("generator.trunk").And.Contain("[3, 6, 6]"));
+    }
+
+    [Test]
+    public void MissingConfigFile()
+    {
+        var e = Assert.Throws<ConfigException>(() => GcnConfig.Load("/nonexistent/dir/none.json"))!;
+        Assert.That(e.Message, Does.Contain("/nonexistent/dir/none.json"));
+    }
+}
