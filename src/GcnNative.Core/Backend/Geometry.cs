@@ -59,7 +59,7 @@ public readonly record struct ConvGeometry(
     public double Flops => 2.0 * Batch * OutChannels * OutHeight * OutWidth * InChannels * KernelH * KernelW;
 }
 
-/// <summary>Max pooling window over NCHW; output = ceil((in - kernel) / stride) + 1 (Caffe's rule), clipped.</summary>
+/// <summary>Max pooling window over NCHW, no padding; output = floor((in - kernel) / stride) + 1 (floor mode).</summary>
 public readonly record struct PoolGeometry(int Batch, int Channels, int InHeight, int InWidth,
     int OutHeight, int OutWidth, int Kernel, int Stride)
 {
