@@ -168,6 +168,8 @@ public static class CpuReference
                 int i = (p * g.InHeight + oh * g.Stride + kh) * g.InWidth + ow * g.Stride + kw;
                 if (x[i] == y[o]) { arg = i; break; }
             }
+            // a NaN window matches nothing: route to its first element so the NaN propagates
+            if (arg < 0) arg = (p * g.InHeight + oh * g.Stride) * g.InWidth + ow * g.Stride;
             dx[arg] += dy[o];
         }
     }
@@ -244,6 +246,8 @@ public static class CpuReference
             {
                 int row = n * totalClasses + h.Offset;
                 int label = (int)labels[n * labelColumns + h.LabelColumn];
+                if (label < 0 || label >= h.Classes)
+                    throw new ArgumentException($"label {label} of sample {n} is outside 0..{h.Classes - 1} for loss head {h.LabelColumn}");
                 double max = double.NegativeInfinity;
                 int arg = 0;
                 for (int k = 0; k < h.Classes; k++)
