@@ -64,7 +64,9 @@ public sealed unsafe class CudaBackend : IBackend
     public CudaBackend(CudaBackendOptions? options = null)
     {
         _options = options ?? new CudaBackendOptions();
-        _libs = _options.Search is null ? CudaLibraries.Default : CudaLibraries.Load(_options.Search);
+        _libs = _options.Search is null || ReferenceEquals(_options.Search, CudaSearchOptions.Default)
+            ? CudaLibraries.Default
+            : CudaLibraries.Load(_options.Search);
         _cu = _libs.Driver ?? throw new CudaException($"cuda: unavailable: {_libs.DriverUnavailableReason}");
         _blas = _libs.Blas ?? throw new CudaException($"cublas: unavailable: {_libs.BlasProblem}");
         _dnn = _libs.Dnn ?? throw new CudaException($"cudnn: unavailable: {_libs.DnnProblem}");
@@ -249,7 +251,11 @@ public sealed unsafe class CudaBackend : IBackend
     {
         if (_disposed) return;
         EnsureContext();
-        FreeBuffer(BufferOf(tensor));
+        var buffer = BufferOf(tensor);
+        if (buffer.Pointer == 0) return;
+        // queued work may still read or write it (frees are rare: graphs are torn down whole)
+        _cu.Check(_cu.cuStreamSynchronize(_stream), "cuStreamSynchronize (before a free)");
+        FreeBuffer(buffer);
     }
 
     private DeviceBuffer BufferOf(Tensor t)
