@@ -64,7 +64,9 @@ public sealed unsafe class CudaBackend : IBackend
     public CudaBackend(CudaBackendOptions? options = null)
     {
         _options = options ?? new CudaBackendOptions();
-        _libs = _options.Search is null ? CudaLibraries.Default : CudaLibraries.Load(_options.Search);
+        _libs = _options.Search is null || ReferenceEquals(_options.Search, CudaSearchOptions.Default)
+            ? CudaLibraries.Default
+            : CudaLibraries.Load(_options.Search);
         _cu = _libs.Driver ?? throw new CudaException($"cuda: unavailable: {_libs.DriverUnavailableReason}");
         _blas = _libs.Blas ?? throw new CudaException($"cublas: unavailable: {_libs.BlasProblem}");
         _dnn = _libs.Dnn ?? throw new CudaException($"cudnn: unavailable: {_libs.DnnProblem}");
@@ -249,7 +251,11 @@ public sealed unsafe class CudaBackend : IBackend
     {
         if (_disposed) return;
         EnsureContext();
-        FreeBuffer(BufferOf(tensor));
+        var buffer = BufferOf(tensor);
+        if (buffer.Pointer == 0) return;
+        // queued work may still read or write it (frees are rare: graphs are torn down whole)
+        _cu.Check(_cu.cuStreamSynchronize(_stream), "cuStreamSynchronize (before a free)");
+        FreeBuffer(buffer);
     }
 
     private DeviceBuffer BufferOf(Tensor t)
@@ -324,17 +330,10 @@ public sealed unsafe class CudaBackend : IBackend
         CheckLength(b, (long)k * n, "Gemm B");
         CheckLength(c, (long)m * n, "Gemm C");
         if (m == 0 || n == 0) return;
-        // cuBLAS is column-major: a row-major C[m, n] is a column-major C^T[n, m], and
-        // C^T = op(B)^T op(A)^T, so B goes first. Row-major B stored [k, n] is column-major
-        // [n, k] = op(B)^T with ld n (no transpose); stored [n, k] (transB) it needs a
-        // transpose, ld k. The same for A with ld k, or m when transA. ldc = n.
-        int opB = transB ? CuBlas.CUBLAS_OP_T : CuBlas.CUBLAS_OP_N;
-        int opA = transA ? CuBlas.CUBLAS_OP_T : CuBlas.CUBLAS_OP_N;
-        int ldb = transB ? k : n;
-        int lda = transA ? m : k;
-        // k = 0 with beta = 0 must clear C; cuBLAS does that too, but keep leading dimensions >= 1
-        _blas.Check(_blas.cublasSgemm(_blasHandle, opB, opA, n, m, k, &alpha, Ptr(b), Math.Max(ldb, 1), Ptr(a),
-            Math.Max(lda, 1), &beta, Ptr(c), n), $"cublasSgemm_v2(m {m}, n {n}, k {k}, {(transA ? "T" : "N")}{(transB ? "T" : "N")})");
+        var call = ColumnMajorGemm.For(transA, transB, m, n, k);
+        _blas.Check(_blas.cublasSgemm(_blasHandle, call.OpFirst, call.OpSecond, call.M, call.N, call.K, &alpha,
+                Ptr(b), call.LdFirst, Ptr(a), call.LdSecond, &beta, Ptr(c), call.Ldc),
+            $"cublasSgemm_v2(m {m}, n {n}, k {k}, {(transA ? "T" : "N")}{(transB ? "T" : "N")})");
     }
 
     public void AddBias(Tensor y, Tensor bias, int outer, int channels, int inner)
