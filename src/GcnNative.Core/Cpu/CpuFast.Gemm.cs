@@ -1,7 +1,7 @@
 namespace GcnNative.Cpu;
 
 // The blocked GEMM (Goto / BLIS loop nest, row-major):
-//   jc over n in NC columns      pack B[kc, nc] (kept in L2)
+//   jc over n in NC columns      pack B[kc, nc] (mostly in L2)
 //     pc over k in KC            first block applies beta, later blocks add (beta 1)
 //       ic over m in MC rows     pack A[mc, kc]
 //         ir over mc in MR       one A panel [kc][MR] stays in L1 ...
@@ -11,7 +11,9 @@ namespace GcnNative.Cpu;
 // multiply, and keeps every sum in the same order whatever the thread count.
 public sealed unsafe partial class CpuFast
 {
-    internal const int KcMax = 256, McMax = 192, NcMax = 480;
+    // KC x NR floats of B per kernel call (32 KiB) stream from L2; the [KC, NC] B block is
+    // 1 MiB (the size of a Zen 4 L2), measured best for 1024^3 and the FC shapes.
+    internal const int KcMax = 256, McMax = 192, NcMax = 1024;
 
     // the job of the parallel GEMM now running (set by GemmCore, read by GemmPart)
     private readonly ParallelBody _gemmBody;
@@ -98,9 +100,12 @@ public sealed unsafe partial class CpuFast
     private void GemmSerial(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Workspace ws)
     {
-        for (int jc = 0; jc < n; jc += NcMax)
+        // equal column blocks (in whole tiles) so no thin last block repacks A for little work
+        int blocks = (n + NcMax - 1) / NcMax;
+        int ncStep = ((n + blocks - 1) / blocks + Nr - 1) / Nr * Nr;
+        for (int jc = 0; jc < n; jc += ncStep)
         {
-            int nc = Math.Min(NcMax, n - jc);
+            int nc = Math.Min(ncStep, n - jc);
             for (int pc = 0; pc < k; pc += KcMax)
             {
                 int kc = Math.Min(KcMax, k - pc);
