@@ -14,17 +14,20 @@ public static class PeakFlops
 {
     private const int Accumulators = 12;
 
-    /// <summary>GFLOP/s (2 per lane per FMA) of <paramref name="threads"/> threads together; best of 3 runs of ~0.2 s.</summary>
+    /// <summary>
+    /// GFLOP/s (2 per lane per FMA) of <paramref name="threads"/> threads together: the best of
+    /// 7 runs of at least 0.05 s, because on a shared machine a neighbour can take a core for a while.
+    /// </summary>
     public static double Measure(int threads)
     {
         if (threads <= 0) throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be positive");
-        long iterations = 1_000_000;
+        long iterations = 200_000;
         RunAll(threads, iterations / 10); // warm-up: JIT and clocks
         double best = 0;
-        for (int run = 0; run < 3; run++)
+        for (int run = 0; run < 7; run++)
         {
             double seconds = RunAll(threads, iterations);
-            if (seconds < 0.1) { iterations *= 4; run--; continue; }
+            if (seconds < 0.05) { iterations *= 2; run--; continue; }
             best = Math.Max(best, threads * (double)iterations * Accumulators * 2 * LaneCount / seconds / 1e9);
         }
         return best;

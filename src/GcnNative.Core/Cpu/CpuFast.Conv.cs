@@ -23,7 +23,8 @@ public sealed unsafe partial class CpuFast
     private ConvGeometry _cg;
     private ConvPass _cPass;
     private int _cGroup, _cGroups, _cChunk;
-    private float* _cX, _cW, _cY;
+    private float* _cX, _cW, _cY, _cPackedW;
+    private readonly AlignedBuffer _packedWeights = new();
 
     private void InitConvBodies() => _convBody = ConvItem;
 
@@ -59,6 +60,15 @@ public sealed unsafe partial class CpuFast
         group = (int)Math.Max(1, Math.Min(group, ColBudget / Math.Max(1, k * p)));
         int groups = (g.Batch + group - 1) / group;
         (_cg, _cPass, _cGroup, _cGroups) = (g, pass, group, groups);
+        _cPackedW = null;
+        if (pass != ConvPass.BackwardFilter)
+        {
+            // the weights are op(A) of every group's GEMM: pack them once for all groups and workers
+            int rows = pass == ConvPass.Forward ? g.OutChannels : (int)k;
+            int depth = pass == ConvPass.Forward ? (int)k : g.OutChannels;
+            _cPackedW = _packedWeights.Ensure(PackedASize(rows, depth));
+            PackWholeA(pass == ConvPass.BackwardData, w, (int)k, rows, depth, _cPackedW);
+        }
         _cX = x;
         _cW = w;
         _cY = y;
@@ -131,13 +141,13 @@ public sealed unsafe partial class CpuFast
                 case ConvPass.Forward:
                     for (int i = 0; i < count; i++) Im2Col(g, x + i * xs, col + i * p, cols);
                     GemmCore(false, false, g.OutChannels, cols, k, 1f, _cW, k, col, cols, 0f, yg, cols,
-                        parallelGemm, worker);
+                        parallelGemm, worker, _cPackedW);
                     if (count > 1) ScatterColumns(gathered, y, g.OutChannels, p, count);
                     break;
                 case ConvPass.BackwardData:
                     if (count > 1) GatherColumns(y, gathered, g.OutChannels, p, count);
                     GemmCore(true, false, k, cols, g.OutChannels, 1f, _cW, k, yg, cols, 0f, col, cols,
-                        parallelGemm, worker);
+                        parallelGemm, worker, _cPackedW);
                     for (int i = 0; i < count; i++) Col2Im(g, col + i * p, cols, x + i * xs);
                     break;
                 default:

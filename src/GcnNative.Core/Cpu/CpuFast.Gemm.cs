@@ -1,7 +1,7 @@
 namespace GcnNative.Cpu;
 
 // The blocked GEMM (Goto / BLIS loop nest, row-major):
-//   jc over n in NC columns      pack B[kc, nc] (kept in L2)
+//   jc over n in NC columns      pack B[kc, nc] (mostly in L2)
 //     pc over k in KC            first block applies beta, later blocks add (beta 1)
 //       ic over m in MC rows     pack A[mc, kc]
 //         ir over mc in MR       one A panel [kc][MR] stays in L1 ...
@@ -11,14 +11,16 @@ namespace GcnNative.Cpu;
 // multiply, and keeps every sum in the same order whatever the thread count.
 public sealed unsafe partial class CpuFast
 {
-    internal const int KcMax = 256, McMax = 192, NcMax = 480;
+    // KC x NR floats of B per kernel call (32 KiB) stream from L2; the [KC, NC] B block is
+    // 1 MiB (the size of a Zen 4 L2), measured best for 1024^3 and the FC shapes.
+    internal const int KcMax = 256, McMax = 192, NcMax = 1024;
 
     // the job of the parallel GEMM now running (set by GemmCore, read by GemmPart)
     private readonly ParallelBody _gemmBody;
     private bool _jTransA, _jTransB, _jSplitRows;
     private int _jM, _jN, _jK, _jLda, _jLdb, _jLdc, _jChunk;
     private float _jAlpha, _jBeta;
-    private float* _jA, _jB, _jC;
+    private float* _jA, _jB, _jC, _jPackedA;
 
     /// <summary>
     /// C[m, n] = alpha * op(A) * op(B) + beta * C, as <see cref="IBackend.Gemm"/> (beta = 0 ignores C).
@@ -35,8 +37,13 @@ public sealed unsafe partial class CpuFast
     /// GEMM on raw storage with leading dimensions. With <paramref name="parallel"/> false it
     /// runs on the calling worker with that worker's buffers (used inside parallel convolutions).
     /// </summary>
+    /// <param name="packedA">
+    /// Optional: op(A) already packed by <see cref="PackWholeA"/> (a convolution's weights, shared
+    /// by all of its image groups); then <paramref name="a"/> is not read.
+    /// </param>
     internal void GemmCore(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel, int worker)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel, int worker,
+        float* packedA = null)
     {
         if (m <= 0 || n <= 0) return;
         if (k <= 0 || alpha == 0)
@@ -48,12 +55,13 @@ public sealed unsafe partial class CpuFast
         int parts = parallel ? GemmParts(m, n, k) : 1;
         if (parts == 1)
         {
-            GemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, _workspaces[worker]);
+            GemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, _workspaces[worker], packedA);
             return;
         }
 
         // split the longer side of C, in whole tiles
-        _jSplitRows = (m + Mr - 1) / Mr >= 2 * ((n + Nr - 1) / Nr) || n < 2 * Nr;
+        _jSplitRows = packedA == null && ((m + Mr - 1) / Mr >= 2 * ((n + Nr - 1) / Nr) || n < 2 * Nr);
+        _jPackedA = packedA;
         int align = _jSplitRows ? Mr : Nr, extent = _jSplitRows ? m : n;
         int tiles = (extent + align - 1) / align;
         _jChunk = (tiles + parts - 1) / parts * align;
@@ -91,16 +99,20 @@ public sealed unsafe partial class CpuFast
             int cols = Math.Min(_jChunk, _jN - start);
             float* b = _jTransB ? _jB + (long)start * _jLdb : _jB + start;
             GemmSerial(_jTransA, _jTransB, _jM, cols, _jK, _jAlpha, _jA, _jLda, b, _jLdb, _jBeta,
-                _jC + start, _jLdc, ws);
+                _jC + start, _jLdc, ws, _jPackedA);
         }
     }
 
     private void GemmSerial(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Workspace ws)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Workspace ws, float* packedA = null)
     {
-        for (int jc = 0; jc < n; jc += NcMax)
+        int mPadded = (m + Mr - 1) / Mr * Mr;
+        // equal column blocks (in whole tiles) so no thin last block repacks A for little work
+        int blocks = (n + NcMax - 1) / NcMax;
+        int ncStep = ((n + blocks - 1) / blocks + Nr - 1) / Nr * Nr;
+        for (int jc = 0; jc < n; jc += ncStep)
         {
-            int nc = Math.Min(NcMax, n - jc);
+            int nc = Math.Min(ncStep, n - jc);
             for (int pc = 0; pc < k; pc += KcMax)
             {
                 int kc = Math.Min(KcMax, k - pc);
@@ -111,22 +123,25 @@ public sealed unsafe partial class CpuFast
                 for (int ic = 0; ic < m; ic += McMax)
                 {
                     int mc = Math.Min(McMax, m - ic);
-                    float* aOrigin = transA ? a + (long)pc * lda + ic : a + (long)ic * lda + pc;
-                    GemmKernels.PackA(transA, aOrigin, lda, mc, kc, Mr, ws.PackA);
-                    MacroKernel(mc, nc, kc, alpha, betaNow, c + (long)ic * ldc + jc, ldc, ws);
+                    float* ap = ws.PackA;
+                    if (packedA != null) ap = packedA + (long)pc * mPadded + (long)ic * kc;
+                    else GemmKernels.PackA(transA, transA ? a + (long)pc * lda + ic : a + (long)ic * lda + pc,
+                        lda, mc, kc, Mr, ap);
+                    MacroKernel(mc, nc, kc, alpha, betaNow, c + (long)ic * ldc + jc, ldc, ap, ws);
                 }
             }
         }
     }
 
     /// <summary>All tiles of one packed [mc, kc] x [kc, nc] block into C (origin c).</summary>
-    private void MacroKernel(int mc, int nc, int kc, float alpha, float beta, float* c, int ldc, Workspace ws)
+    private void MacroKernel(int mc, int nc, int kc, float alpha, float beta, float* c, int ldc, float* packA,
+        Workspace ws)
     {
         bool avx512 = Kernel == GemmKernelKind.Avx512;
         for (int ir = 0; ir < mc; ir += Mr)
         {
             int rows = Math.Min(Mr, mc - ir);
-            float* ap = ws.PackA + (long)ir * kc;
+            float* ap = packA + (long)ir * kc;
             for (int jr = 0; jr < nc; jr += Nr)
             {
                 int cols = Math.Min(Nr, nc - jr);
@@ -162,6 +177,28 @@ public sealed unsafe partial class CpuFast
             var row = new Span<float>(c + (long)i * ldc, n);
             if (beta == 0) row.Clear();
             else for (int j = 0; j < n; j++) row[j] *= beta;
+        }
+    }
+
+    /// <summary>Floats <see cref="PackWholeA"/> writes for an [m, k] op(A).</summary>
+    internal long PackedASize(int m, int k) => (long)((m + Mr - 1) / Mr * Mr) * k;
+
+    /// <summary>
+    /// Packs all of op(A) [m, k] the way <see cref="GemmSerial"/> would, block by block: depth
+    /// block pc starts at pc * mPadded and holds the MR-row panels of that block.
+    /// </summary>
+    internal void PackWholeA(bool transA, float* a, int lda, int m, int k, float* dst)
+    {
+        int mPadded = (m + Mr - 1) / Mr * Mr;
+        for (int pc = 0; pc < k; pc += KcMax)
+        {
+            int kc = Math.Min(KcMax, k - pc);
+            for (int ic = 0; ic < m; ic += McMax)
+            {
+                int mc = Math.Min(McMax, m - ic);
+                float* origin = transA ? a + (long)pc * lda + ic : a + (long)ic * lda + pc;
+                GemmKernels.PackA(transA, origin, lda, mc, kc, Mr, dst + (long)pc * mPadded + (long)ic * kc);
+            }
         }
     }
 }

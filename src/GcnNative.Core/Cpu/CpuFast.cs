@@ -56,10 +56,38 @@ public sealed unsafe partial class CpuFast : IDisposable
         : System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported ? "AVX2+FMA"
         : "portable";
 
+    private bool _disposed;
+
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _pool.Dispose();
         foreach (var ws in _workspaces) ws.Dispose();
+        _packedWeights.Dispose();
+    }
+
+    /// <summary>64-byte aligned native floats that grow to the largest size asked for.</summary>
+    internal sealed class AlignedBuffer : IDisposable
+    {
+        private float* _data;
+        private long _size;
+
+        public float* Ensure(long floats)
+        {
+            if (floats <= _size) return _data;
+            NativeMemory.AlignedFree(_data);
+            _data = (float*)NativeMemory.AlignedAlloc((nuint)floats * sizeof(float), 64);
+            _size = floats;
+            return _data;
+        }
+
+        public void Dispose()
+        {
+            NativeMemory.AlignedFree(_data);
+            _data = null;
+            _size = 0;
+        }
     }
 
     /// <summary>

@@ -171,6 +171,14 @@ internal static unsafe class GemmKernels
                     for (; r < mr; r++) d[r] = 0;
                 }
             }
+            else if (rows == 8 && mr == 8 && Avx.IsSupported)
+            {
+                // stored [m, k], a full 8-row panel: 8 x 8 register transposes
+                int p = 0;
+                for (; p + 8 <= kc; p += 8) Transpose8x8(a + (long)i0 * lda + p, lda, dst + p * 8, 8);
+                for (; p < kc; p++)
+                    for (int r = 0; r < 8; r++) dst[p * 8 + r] = a[(long)(i0 + r) * lda + p];
+            }
             else
             {
                 // stored [m, k]: read each row contiguously, write with stride MR

@@ -1,0 +1,42 @@
+using BenchmarkDotNet.Attributes;
+using GcnNative.Benchmarking;
+using GcnNative.Cpu;
+
+namespace GcnNative.Bench;
+
+/// <summary>
+/// <see cref="IBackend.Gemm"/> on the CPU backend for the square 1024 problem and the fully
+/// connected layers of the paper's networks at batch 64 (see <see cref="GemmBench.DefaultShapes"/>).
+/// FLOP = 2 m n k.
+/// </summary>
+[MemoryDiagnoser]
+public class GemmBenchmarks
+{
+    private CpuBackend _backend = null!;
+    private GemmShape _shape = null!;
+    private Tensor _a = null!, _b = null!, _c = null!;
+
+    /// <summary>Shape name as in <see cref="GemmBench.DefaultShapes"/>.</summary>
+    [ParamsSource(nameof(ShapeNames))]
+    public string Shape { get; set; } = "";
+
+    public static IEnumerable<string> ShapeNames => GemmBench.DefaultShapes().Select(s => s.Name);
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _backend = new CpuBackend(CpuPath.Fast);
+        _shape = GemmBench.DefaultShapes().Single(s => s.Name == Shape);
+        _a = _backend.Allocate(_shape.M * _shape.K);
+        _b = _backend.Allocate(_shape.K * _shape.N);
+        _c = _backend.Allocate(_shape.M * _shape.N);
+        _backend.Fill(_a, 0.5f);
+        _backend.Fill(_b, 0.25f);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _backend.Dispose();
+
+    [Benchmark]
+    public void Gemm() => _backend.Gemm(_shape.TransA, _shape.TransB, _shape.M, _shape.N, _shape.K, 1f, _a, _b, 0f, _c);
+}
