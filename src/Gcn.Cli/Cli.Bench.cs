@@ -7,11 +7,18 @@ public static partial class Cli
 {
     private const string BenchHelp = """
         gcn bench step (--preset NAME | --config FILE) [--batch N] [--iterations N] [--warmup N] [--layers] [--json]
-                       [--device cpu|cuda|auto] [--threads N] [--tf32]
+        gcn bench deconv [--batch N] [--json]
+        gcn bench gemm [--batch N] [--json]
+                       (all: [--device cpu|cuda|auto] [--threads N] [--tf32])
 
           step     times whole training iterations (classifier step + generator step) on random
                    data after warm-up; --layers adds a per-layer timing table (slowest first);
                    --json prints one JSON line with ms_per_iter
+          deconv   forward, backward-data and backward-filter of the six GCN transposed
+                   convolutions (batch 8 by default): time, GFLOP/s with the FLOP formula
+                   2 x N x Cin x Hin x Win x Cout x k x k per pass, and % of this machine's peak
+                   (measured in the same run with an FMA loop over all cores)
+          gemm     1024^3 and the fully connected shapes of the mnist and faces presets
         """;
 
     private static int Bench(string[] args, TextWriter stdout)
@@ -25,7 +32,9 @@ public static partial class Cli
         return kind switch
         {
             "step" => BenchStep(args[1..], stdout),
-            _ => throw new UsageException($"bench: unknown benchmark '{kind}' (expected step)"),
+            "deconv" => BenchKernels(args[1..], stdout, deconv: true),
+            "gemm" => BenchKernels(args[1..], stdout, deconv: false),
+            _ => throw new UsageException($"bench: unknown benchmark '{kind}' (expected step, deconv or gemm)"),
         };
     }
 
@@ -56,6 +65,31 @@ public static partial class Cli
             stdout.WriteLine($"bench step: {r.Config} batch {r.Batch} on {r.Device}: {r.MsPerIter:F1} ms/iter " +
                              $"({r.ImagesPerSecond:F0} images/s, {r.GflopPerIter:F1} GFLOP/iter = {r.GflopPerIter * 1000 / r.MsPerIter:F1} GFLOP/s; mean of {r.Iterations} after warm-up)");
             if (r.LayerTable is not null) stdout.WriteLine(r.LayerTable);
+        }
+        return 0;
+    }
+
+    private static int BenchKernels(string[] args, TextWriter stdout, bool deconv)
+    {
+        string name = deconv ? "bench deconv" : "bench gemm";
+        var a = new Args(name, args, ["batch", "device", "threads"], ["json", "tf32"]);
+        if (ShowHelp(a, stdout, BenchHelp)) return 0;
+        a.NoPositional();
+        bool json = a.Has("json");
+        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), json ? TextWriter.Null : stdout);
+        // the CPU's peak is what the percentages compare with; on a GPU the column is left out
+        double peak = backend.Name == "cpu" ? GcnNative.Benchmarking.PeakFlops.Measure(Environment.ProcessorCount) : 0;
+        if (!json && peak > 0) stdout.WriteLine($"peak: {peak:F1} GFLOP/s (FMA loop over {Environment.ProcessorCount} threads)");
+        if (deconv)
+        {
+            var r = GcnNative.Benchmarking.DeconvBench.Run(backend, a.Int("batch", 1) ?? 8);
+            stdout.WriteLine(json ? GcnNative.Benchmarking.DeconvBench.ToJson(r, peak) : GcnNative.Benchmarking.DeconvBench.FormatTable(r, peak));
+        }
+        else
+        {
+            var shapes = GcnNative.Benchmarking.GemmBench.DefaultShapes(a.Int("batch", 1) ?? 64);
+            var r = GcnNative.Benchmarking.GemmBench.Run(backend, shapes, peak);
+            stdout.WriteLine(json ? GcnNative.Benchmarking.GemmBench.ToJson(r, peak) : GcnNative.Benchmarking.GemmBench.FormatTable(r, peak));
         }
         return 0;
     }
