@@ -45,6 +45,10 @@ internal static class BenchTiming
         return t;
     }
 
+    /// <summary>Plain JSON: names such as "8->19" keep their '>' instead of the HTML-safe \u003E escape.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions Json =
+        new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static double Gflops(double flops, double ms) => ms > 0 ? flops / (ms * 1e6) : 0;
 
     public static double Percent(double gflops, double peak) => peak > 0 ? 100 * gflops / peak : 0;

@@ -121,6 +121,6 @@ public static class DeconvBench
             }),
             peak_gflops = Math.Round(peakGflops, 2),
         };
-        return JsonSerializer.Serialize(doc);
+        return JsonSerializer.Serialize(doc, BenchTiming.Json);
     }
 }

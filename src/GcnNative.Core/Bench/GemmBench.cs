@@ -92,6 +92,6 @@ public static class GemmBench
             }),
             peak_gflops = Math.Round(peakGflops, 2),
         };
-        return JsonSerializer.Serialize(doc);
+        return JsonSerializer.Serialize(doc, BenchTiming.Json);
     }
 }

@@ -205,8 +205,9 @@ public sealed class CpuBackend : IBackend
 
     private static void CheckConv(in ConvGeometry g, Tensor x, Tensor w, Tensor y)
     {
-        CheckLength(x, Tensor.CountOf(g.XShape), "conv x");
-        CheckLength(w, Tensor.CountOf(g.WShape), "conv w");
-        CheckLength(y, Tensor.CountOf(g.YShape), "conv y");
+        // element counts spelled out: the XShape/WShape/YShape arrays would allocate on every call
+        CheckLength(x, g.Batch * g.InChannels * g.InHeight * g.InWidth, "conv x");
+        CheckLength(w, g.OutChannels * g.InChannels * g.KernelH * g.KernelW, "conv w");
+        CheckLength(y, g.Batch * g.OutChannels * g.OutHeight * g.OutWidth, "conv y");
     }
 }

@@ -213,7 +213,9 @@ public sealed unsafe partial class CpuFast
                 }
                 float* s = x + ((long)ci * g.InHeight + ih) * g.InWidth - g.PadW + kw;
                 for (int ow = 0; ow < lo; ow++) d[ow] = 0;
-                if (g.StrideW == 1) new ReadOnlySpan<float>(s + lo, hi - lo).CopyTo(new Span<float>(d + lo, hi - lo));
+                // rows of the late layers are 6 wide: a span copy's call costs more than the loop
+                if (g.StrideW == 1 && hi - lo >= 16) new ReadOnlySpan<float>(s + lo, hi - lo).CopyTo(new Span<float>(d + lo, hi - lo));
+                else if (g.StrideW == 1) for (int ow = lo; ow < hi; ow++) d[ow] = s[ow];
                 else for (int ow = lo; ow < hi; ow++) d[ow] = s[ow * g.StrideW];
                 for (int ow = hi; ow < wo; ow++) d[ow] = 0;
             }
@@ -237,7 +239,8 @@ public sealed unsafe partial class CpuFast
                 if (ih < 0 || ih >= g.InHeight) continue;
                 float* d = x + ((long)ci * g.InHeight + ih) * g.InWidth - g.PadW + kw;
                 float* s = row + oh * wo;
-                if (g.StrideW == 1) AddInto(new ReadOnlySpan<float>(s + lo, hi - lo), new Span<float>(d + lo, hi - lo));
+                if (g.StrideW == 1 && hi - lo >= 16) AddInto(new ReadOnlySpan<float>(s + lo, hi - lo), new Span<float>(d + lo, hi - lo));
+                else if (g.StrideW == 1) for (int ow = lo; ow < hi; ow++) d[ow] += s[ow];
                 else for (int ow = lo; ow < hi; ow++) d[ow * g.StrideW] += s[ow];
             }
         }
