@@ -10,9 +10,8 @@ public static class ImageResample
     /// <paramref name="outW"/> x <paramref name="outH"/> image, as CHW bytes.
     /// </summary>
     /// <remarks>
-    /// Separable tent filter whose radius is max(1, source pixels per output pixel): bilinear
-    /// interpolation when enlarging, an area-weighted average over each output pixel's footprint
-    /// (no aliasing) when shrinking.
+    /// Separable: an exact area average over each output pixel's footprint when shrinking (no
+    /// aliasing), bilinear interpolation when enlarging.
     /// </remarks>
     public static byte[] Resample(RgbImage src, double x, double y, double w, double h, int outW, int outH)
     {
@@ -62,27 +61,41 @@ public static class ImageResample
         return Resample(src, (src.Width - side) / 2, (src.Height - side) / 2, side, side, size, size);
     }
 
+    /// <summary>
+    /// Per output sample: source indices and weights. Shrinking: each source pixel [i, i+1) is
+    /// weighted by its overlap with the output pixel's footprint (an exact area average).
+    /// Enlarging: bilinear (tent of radius one source pixel around the output pixel's centre).
+    /// Indices outside the image are clamped to the edge.
+    /// </summary>
     private static (int[][] Index, double[][] Weight) Weights(double start, double length, int outN, int srcN)
     {
-        double scale = length / outN, radius = Math.Max(1, scale);
+        double scale = length / outN;
         var index = new int[outN][];
         var weight = new double[outN][];
         for (int o = 0; o < outN; o++)
         {
-            double centre = start + (o + 0.5) * scale - 0.5; // in source pixel-centre coordinates
-            int lo = (int)Math.Floor(centre - radius) + 1, hi = (int)Math.Ceiling(centre + radius) - 1;
             var idx = new List<int>();
             var wt = new List<double>();
-            double total = 0;
-            for (int i = lo; i <= hi; i++)
+            if (scale > 1)
             {
-                double wgt = 1 - Math.Abs(i - centre) / radius;
-                if (wgt <= 0) continue;
-                idx.Add(Math.Clamp(i, 0, srcN - 1));
-                wt.Add(wgt);
-                total += wgt;
+                double a = start + o * scale, b = a + scale;
+                for (int i = (int)Math.Floor(a); i < b; i++)
+                {
+                    double overlap = Math.Min(b, i + 1) - Math.Max(a, i);
+                    if (overlap <= 1e-12) continue;
+                    idx.Add(Math.Clamp(i, 0, srcN - 1));
+                    wt.Add(overlap);
+                }
             }
-            if (idx.Count == 0) { idx.Add(Math.Clamp((int)Math.Round(centre), 0, srcN - 1)); wt.Add(1); total = 1; }
+            else
+            {
+                double centre = start + (o + 0.5) * scale - 0.5; // in source pixel-centre coordinates
+                int lo = (int)Math.Floor(centre);
+                double f = centre - lo;
+                idx.Add(Math.Clamp(lo, 0, srcN - 1)); wt.Add(1 - f);
+                idx.Add(Math.Clamp(lo + 1, 0, srcN - 1)); wt.Add(f);
+            }
+            double total = wt.Sum();
             index[o] = idx.ToArray();
             weight[o] = wt.Select(v => v / total).ToArray();
         }
