@@ -33,8 +33,8 @@ internal sealed record FaceIdentity(
 
     /// <summary>
     /// Draws the traits of <paramref name="count"/> people from <paramref name="seed"/>. No two
-    /// people share the same (hair style, hair colour, skin tone) triple, so every pair differs in
-    /// at least one clearly visible trait besides the continuous ones.
+    /// people share the same (hair style, hair colour, skin tone) triple (possible up to 560
+    /// people), so every pair differs in at least one clearly visible trait besides the continuous ones.
     /// </summary>
     public static FaceIdentity[] Create(int count, int seed)
     {
@@ -51,7 +51,6 @@ internal sealed record FaceIdentity(
                 style = rng.Next(styles);
                 hair = rng.Next(HairColors.Length);
                 skin = rng.Next(SkinTones.Length);
-                // Grey/white hair reads as "old": keep it off the darkest curly styles less often, nothing more.
             } while (!used.Add((style, hair, skin)) && ++tries < 1000);
             people[p] = new FaceIdentity(
                 FaceW: rng.Range(0.50, 0.62),

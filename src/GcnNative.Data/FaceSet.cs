@@ -13,7 +13,7 @@ namespace GcnNative.Data;
 /// width, length and jaw, skin tone, hair style (short, long, bob, side part, receding, curly,
 /// bun) and hair colour, eye spacing and size, iris colour, brow thickness and arch, nose length
 /// and width, mouth width and lip thickness, ear size. No two people share hair style, hair
-/// colour and skin tone all at once.</para>
+/// colour and skin tone all at once (up to 560 people).</para>
 /// <para>Each emotion moves brows, eyes and mouth the same way for everyone: neutral; aversion
 /// (brows lowered and angled in, eyes narrowed, nose wrinkled, mouth curved down with the
 /// upper lip raised on the image-left side); happiness (open smile with teeth, corners up,
