@@ -200,7 +200,7 @@ public class ImageIOTests
     }
 
     /// <summary>A structurally valid PNG (signature, IHDR with correct CRC, empty IDAT, IEND) claiming the given size.</summary>
-    private static byte[] CraftPng(int width, int height)
+    internal static byte[] CraftPng(int width, int height)
     {
         var ms = new MemoryStream();
         ms.Write(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A });
