@@ -98,8 +98,8 @@ internal sealed record FaceExpression(double BrowRaise, double BrowTilt, double 
         ["surprise"] = new(0.085, 0.01, 1.55, 0, 0, MouthKind.Round, 0, 0.13, 0.55, 0, 0, 0),
         ["aversion"] = new(-0.045, -0.045, 0.48, 0.2, -0.2, MouthKind.Sneer, -0.075, 0.06, 1.1, 0, 1, 1),
         ["fear"] = new(0.06, 0.05, 1.45, 0, 0.1, MouthKind.Wide, -0.02, 0.06, 1.25, 0, 0, 0),
-        ["anger"] = new(-0.05, -0.06, 0.70, 0, -0.45, MouthKind.Closed, -0.02, 0, 0.80, 0, 0.7, 0),
-        ["sadness"] = new(0.0, 0.055, 0.72, 0, 0.45, MouthKind.Closed, -0.065, 0, 0.90, 0, 0, 0),
+        ["anger"] = new(-0.07, -0.095, 0.62, 0, -0.55, MouthKind.Closed, -0.035, 0, 0.80, 0, 1, 0),
+        ["sadness"] = new(0.01, 0.085, 0.62, 0, 0.6, MouthKind.Closed, -0.095, 0, 0.88, 0, 0, 0),
     };
 }
 
