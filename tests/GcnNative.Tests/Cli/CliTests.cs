@@ -89,6 +89,19 @@ public class CliTests
     }
 
     [Test]
+    public void DataFacesWritesTheBuiltInSet()
+    {
+        string outDir = Path.Combine(_dir, "faces");
+        var r = Run("data", "faces", "--out", outDir, "--people", "3", "--size", "32");
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        var ds = Dataset.Load(outDir);
+        Assert.That(ds.Count, Is.EqualTo(3 * 4 * 8));
+        Assert.That(ds.Features.Select(f => f.Name), Is.EqualTo(new[] { "identity", "emotion", "transformation" }));
+        AssertOneLineError(Run("data", "faces", "--out", outDir, "--size", "2"), "size");
+        AssertOneLineError(Run("data", "nonsense", "--out", outDir), "unknown data set 'nonsense'");
+    }
+
+    [Test]
     public void DeviceCudaWithoutGpuSaysWhyInOneLine()
     {
         var r = Run("bench", "step", "--preset", "mnist-small", "--device", "cuda");
@@ -179,6 +192,16 @@ public class CliTests
             "unknown feature 'hue'");
         AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,side=right", "--out", png),
             "missing color");
+
+        string grid = Path.Combine(_dir, "mix.png");
+        var m = Run("generate", "--run", run, "--features", "shape=dot,color=red,side=left", "--mix", "color",
+            "--with", "green,blue", "--steps", "5", "--out", grid, "--device", "cpu");
+        Assert.That(m.Code, Is.EqualTo(0), m.Err);
+        // 3 rows of max(2 + 1, 5) = 5 cells of 8 px with 2 px padding
+        var header = ImageIO.Identify(grid);
+        Assert.That((header.Width, header.Height), Is.EqualTo((5 * 8 + 6 * 2, 3 * 8 + 4 * 2)));
+        AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=red,side=left", "--mix", "hue",
+            "--with", "green", "--out", grid), "unknown feature 'hue'");
 
         var e = Run("eval", "--run", run, "--device", "cpu");
         Assert.That(e.Code, Is.EqualTo(0), e.Err + e.Out);
