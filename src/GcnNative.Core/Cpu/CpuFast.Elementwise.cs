@@ -287,7 +287,8 @@ public sealed unsafe partial class CpuFast
                 int i = origin + kh * g.InWidth + kw;
                 if (x[i] == target) { arg = i; break; }
             }
-            dx[arg] += dy[o];
+            // a NaN window matches nothing: route to its first element, as the reference does
+            dx[arg < 0 ? origin : arg] += dy[o];
         }
     }
 
