@@ -15,7 +15,7 @@ public static class Pictures
     public static void SaveCurves(string path, double[] x, IReadOnlyList<(string Name, double[] Y)> series)
     {
         var plots = series.Select(s => new PlotSeries(s.Name, s.Y, x)).ToList();
-        LinePlot.SavePng(path, plots, "loss per logged iteration");
+        LinePlot.SavePng(path, plots, "loss per logged iteration (log scale)", logY: true);
     }
 }
 
