@@ -125,7 +125,6 @@ public sealed class EpochSampler
     /// <summary>Advances as if <paramref name="batches"/> batches had been drawn (for resume).</summary>
     public void Skip(int batches, int batchSize)
     {
-        Span<int> tmp = stackalloc int[0];
         var buf = new int[batchSize];
         for (int i = 0; i < batches; i++) Next(buf);
     }
