@@ -36,21 +36,21 @@ public sealed class Args
             if (eq >= 0) (name, value) = (name[..eq], name[(eq + 1)..]);
             if (_flags.Contains(name))
             {
-                if (value is not null) throw new UsageException($"{command}: --{name} takes no value");
+                if (value is not null) throw new UsageException($"--{name} takes no value");
                 _values[name] = null;
             }
             else if (known.Contains(name))
             {
                 if (value is null)
                 {
-                    if (i + 1 >= list.Count) throw new UsageException($"{command}: --{name} needs a value");
+                    if (i + 1 >= list.Count) throw new UsageException($"--{name} needs a value");
                     value = list[++i];
                 }
                 _values[name] = value;
             }
             else
             {
-                throw new UsageException($"{command}: unknown option --{name} (see gcn {command} --help)");
+                throw new UsageException($"unknown option --{name} (see gcn {command} --help)");
             }
         }
     }
@@ -64,14 +64,14 @@ public sealed class Args
     public string? Get(string name) => _values.GetValueOrDefault(name);
 
     public string Require(string name) =>
-        Get(name) ?? throw new UsageException($"{_command}: --{name} is required (see gcn {_command} --help)");
+        Get(name) ?? throw new UsageException($"--{name} is required (see gcn {_command} --help)");
 
     public int? Int(string name, int min = int.MinValue)
     {
         string? s = Get(name);
         if (s is null) return null;
         if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
-            throw new UsageException($"{_command}: --{name} expects an integer >= {min}, got '{s}'");
+            throw new UsageException($"--{name} expects an integer >= {min}, got '{s}'");
         return v;
     }
 
@@ -80,12 +80,12 @@ public sealed class Args
         string? s = Get(name);
         if (s is null) return null;
         if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) || !float.IsFinite(v) || v < min)
-            throw new UsageException($"{_command}: --{name} expects a number >= {min}, got '{s}'");
+            throw new UsageException($"--{name} expects a number >= {min}, got '{s}'");
         return v;
     }
 
     public void NoPositional()
     {
-        if (Positional.Count > 0) throw new UsageException($"{_command}: unexpected argument '{Positional[0]}'");
+        if (Positional.Count > 0) throw new UsageException($"unexpected argument '{Positional[0]}'");
     }
 }

@@ -115,6 +115,7 @@ public static partial class Cli
         if (a.Positional.Count != 1) throw new UsageException("data: expected a data set kind: mnist, faces, kdef or folder");
         string kind = a.Positional[0];
         string[]? emotions = a.Get("emotions")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (kind is "mnist" or "faces" or "kdef" or "folder") RequireEmptyOutput(a.Require("out"));
         switch (kind)
         {
             case "mnist":
@@ -134,6 +135,30 @@ public static partial class Cli
                 throw new UsageException($"data: unknown data set '{kind}' (expected mnist, faces, kdef or folder)");
         }
         return 0;
+    }
+
+    /// <summary>An import never writes over files (an edited heldout.csv, another data set).</summary>
+    private static void RequireEmptyOutput(string dir)
+    {
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+            throw new UsageException(
+                $"{dir}: the folder is not empty{(File.Exists(Path.Combine(dir, Dataset.ManifestFile)) ? " (it holds a data set)" : "")}; " +
+                "choose a new --out or delete it first (nothing was written)");
+    }
+
+    /// <summary>Generated pictures go to .png files and never over a file that is not a PNG (a checkpoint, notes).</summary>
+    private static void CheckPngOutput(string path)
+    {
+        if (!path.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            throw new UsageException($"--out {path}: expected a .png file name");
+        if (!File.Exists(path)) return;
+        Span<byte> head = stackalloc byte[8];
+        using (var f = File.OpenRead(path))
+        {
+            int n = f.Read(head);
+            if (n == 8 && head.SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A })) return;
+        }
+        throw new UsageException($"--out {path}: the file exists and is not a PNG; not overwriting it");
     }
 
     // ---- train --------------------------------------------------------------------
@@ -176,7 +201,7 @@ public static partial class Cli
     {
         var dataset = Dataset.Load(dataDir);
         var trainer = new Trainer(config, backend, new DatasetImages(dataset), dataset.TrainIndices(),
-            dataset.HeldOutIndices(), options, stdout, Console.IsErrorRedirected ? null : stderr);
+            dataset.HeldOutIndices(), options with { SplitId = Evaluation.SplitId(dataset) }, stdout, Console.IsErrorRedirected ? null : stderr);
         trainer.Run();
     }
 
@@ -203,6 +228,7 @@ public static partial class Cli
         if (ShowHelp(a, stdout, GenerateHelp)) return 0;
         a.NoPositional();
         string runDir = a.Require("run"), spec = a.Require("features"), outPath = a.Require("out");
+        CheckPngOutput(outPath);
         var (config, _) = Evaluation.ReadRun(runDir, dataOverride: "-");
         var names = ReadValueNames(runDir, config);
         var codes = FeatureCodes.Parse(spec, config.Features, names);
@@ -290,7 +316,14 @@ public static partial class Cli
             1 => a.Positional[0],
             _ => throw new UsageException($"demo: unexpected argument '{a.Positional[1]}'"),
         };
-        if (kind is not ("mnist" or "faces")) throw new UsageException($"demo: unknown demo '{kind}' (expected mnist or faces)");
+        if (kind is not ("mnist" or "faces")) throw new UsageException($"unknown demo '{kind}' (expected mnist or faces)");
+        if (kind == "faces" && a.Has("source")) throw new UsageException("--source is for the mnist demo; the faces demo draws its own data");
+        // every option is checked before any download or training starts
+        string preset = a.Get("preset") ?? (kind == "mnist" ? "mnist-small" : "faces-small");
+        var config = Presets.Load(preset);
+        float? weight = a.Float("classification-weight", 0);
+        int iterations = a.Int("iterations", 1) ?? config.Training.Iterations;
+        a.Int("threads", 1);
         string root = a.Get("out") ?? Path.Combine("out", "demo");
         string dataDir = Path.Combine(root, "data", kind == "mnist" ? "mnist" : "faces64");
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -301,13 +334,9 @@ public static partial class Cli
         else
             FaceSet.Generate(dataDir, people: 70, size: 64, seed: 1, log: stdout);
 
-        string preset = a.Get("preset") ?? (kind == "mnist" ? "mnist-small" : "faces-small");
-        var config = Presets.Load(preset);
-        float? weight = a.Float("classification-weight", 0);
         string runName = weight is { } w && w != config.Loss.ClassificationWeight
             ? $"{preset}-cls{w.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : preset;
         string runDir = Path.Combine(root, "runs", runName);
-        int iterations = a.Int("iterations", 1) ?? config.Training.Iterations;
         using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), stdout);
         string checkpoint = Path.Combine(runDir, Trainer.CheckpointFile);
         int done = File.Exists(checkpoint) ? CheckpointIteration(checkpoint) : 0;

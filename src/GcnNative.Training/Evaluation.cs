@@ -62,7 +62,12 @@ public static class Evaluation
         if (heldout.Length == 0) throw new TrainingException($"{Path.Combine(dataDir, Dataset.HeldoutFile)}: holds out no image; nothing to evaluate");
 
         var judge = new EvaluatorClassifier(config, backend, batch);
-        judge.LoadOrTrain(Path.Combine(dataDir, judge.CacheFileName), data, feeder, train, log);
+        string split = SplitId(dataset);
+        judge.LoadOrTrain(Path.Combine(dataDir, judge.CacheFileName(split)), data, feeder, train, log);
+        bool? sameSplit = TrainedSplit(runDir) is { } trained ? trained == split : null;
+        if (sameSplit == false)
+            log.WriteLine($"eval: WARNING: {Path.Combine(dataDir, Dataset.HeldoutFile)} differs from the split this run was trained with; " +
+                          "images the generator trained on may count as held out");
 
         var img = config.Image;
         int len = img.Channels * img.Height * img.Width;
@@ -86,7 +91,7 @@ public static class Evaluation
         }
         var result = new EvalResult(heldout.Length, held.Psnr, held.Ssim, accuracy, realAccuracy,
             trainM.Psnr, trainSubset.Length, Path.Combine(runDir, EvalFile), gridPath);
-        WriteJson(result, config, runDir, dataDir, judge, backend);
+        WriteJson(result, config, runDir, dataDir, judge, backend, sameSplit);
         log.WriteLine($"eval: {heldout.Length} held-out images: PSNR {held.Psnr:F2} dB, SSIM {held.Ssim:F3}, evaluator accuracy " +
                       string.Join(", ", accuracy.Select(a => $"{a.Key} {a.Value:F3}")) +
                       $" (on the real held-out images: {string.Join(", ", realAccuracy.Select(a => $"{a.Key} {a.Value:F3}"))})");
@@ -170,8 +175,22 @@ public static class Evaluation
         Pictures.SaveGrid(path, grid, rowsOfPairs * 2 * columns, img.Channels, img.Height, img.Width, columns);
     }
 
+    /// <summary>Identifies a data set and its held-out split (name, count, SHA-256 of heldout.csv's text).</summary>
+    public static string SplitId(Dataset dataset)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(dataset.Heldout.Text));
+        return $"{dataset.Name}:{dataset.Count}:{Convert.ToHexString(hash, 0, 8).ToLowerInvariant()}";
+    }
+
+    private static string? TrainedSplit(string runDir)
+    {
+        string info = Path.Combine(runDir, Trainer.RunInfoFile);
+        if (!File.Exists(info)) return null;
+        return JsonNode.Parse(File.ReadAllText(info))?["split"]?.GetValue<string>();
+    }
+
     private static void WriteJson(EvalResult r, GcnConfig config, string runDir, string dataDir,
-        EvaluatorClassifier judge, IBackend backend)
+        EvaluatorClassifier judge, IBackend backend, bool? sameSplit)
     {
         var checkpoint = SafeTensors.Load(Path.Combine(runDir, Trainer.CheckpointFile)).Metadata;
         var json = new JsonObject
@@ -196,6 +215,7 @@ public static class Evaluation
                 ["classification_weight"] = config.Loss.ClassificationWeight,
                 ["classifier_warmup"] = config.Loss.ClassifierWarmup,
                 ["device"] = backend.Name,
+                ["heldout_matches_training"] = sameSplit,
                 ["evaluator"] = JsonNode.Parse(JsonSerializer.Serialize(judge.Settings, GcnConfig.JsonOptions)),
                 ["psnr_definition"] = "mean over images of 10 log10(1 / MSE), generated image clipped to [0, 1]",
                 ["ssim_definition"] = "11x11 Gaussian window sigma 1.5, C1 0.01^2, C2 0.03^2, mean over valid windows and channels",

@@ -42,18 +42,17 @@ public sealed class EvaluatorClassifier
     public ClassifierConfig Settings { get; }
 
     /// <summary>
-    /// Cache file name: a hash of the evaluator's settings and features, so configs with the same
-    /// evaluator (mnist and mnist-small) share one judge and a changed evaluator is retrained.
+    /// Cache file name: a hash of the evaluator's settings, its features and the data split, so
+    /// configs with the same evaluator (mnist and mnist-small) share one judge, and a changed
+    /// evaluator or an edited heldout.csv gets a new one.
     /// </summary>
-    public string CacheFileName
+    /// <param name="dataKey">What the judge was trained on: the data set and its split (<see cref="Evaluation.SplitId"/>).</param>
+    public string CacheFileName(string dataKey)
     {
-        get
-        {
-            string key = System.Text.Json.JsonSerializer.Serialize(Settings, GcnConfig.JsonOptions) +
-                         string.Join(",", Classifier.Features.Select(f => $"{f.Name}:{f.Classes}"));
-            var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key));
-            return $"evaluator-{Convert.ToHexString(hash, 0, 6).ToLowerInvariant()}.safetensors";
-        }
+        string key = System.Text.Json.JsonSerializer.Serialize(Settings, GcnConfig.JsonOptions) +
+                     string.Join(",", Classifier.Features.Select(f => $"{f.Name}:{f.Classes}")) + "|" + dataKey;
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key));
+        return $"evaluator-{Convert.ToHexString(hash, 0, 6).ToLowerInvariant()}.safetensors";
     }
     public string ConfigName { get; }
 

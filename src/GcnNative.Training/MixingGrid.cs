@@ -14,7 +14,7 @@ public sealed record MixingGrid(List<float[][]> Codes, int Columns, string Descr
     {
         int f = Enumerable.Range(0, features.Count).FirstOrDefault(i => features[i].Name == feature, -1);
         if (f < 0) throw new ConfigException($"--mix: unknown feature '{feature}' (expected one of: {string.Join(", ", features.Select(x => x.Name))})");
-        if (steps < 2) throw new ConfigException("--steps: at least 2");
+        if (steps is < 2 or > 64) throw new ConfigException($"--steps: expected 2..64, got {steps}");
         var others = new List<float[]>();
         foreach (string v in withValues.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -23,6 +23,7 @@ public sealed record MixingGrid(List<float[][]> Codes, int Columns, string Descr
             others.Add(FeatureCodes.Parse(spec, features, names)[f]);
         }
         if (others.Count == 0) throw new ConfigException("--with: give at least one value to mix with");
+        if (others.Count > 63) throw new ConfigException($"--with: at most 63 values, got {others.Count}");
         int columns = Math.Max(others.Count + 1, steps);
         var cells = new List<float[][]>();
         float[][] With(float[] code)

@@ -16,7 +16,8 @@ public sealed record TrainOptions(
     int? Seed = null,
     float? ClassificationWeight = null,
     bool Resume = false,
-    string ConfigSource = "config");
+    string ConfigSource = "config",
+    string? SplitId = null);
 
 /// <summary>Stops a run with a message (non-finite loss, bad resume state, ...).</summary>
 public sealed class TrainingException(string message) : Exception(message);
@@ -66,20 +67,24 @@ public sealed class Trainer
     public string Run(CancellationToken cancel = default)
     {
         var t = _config.Training;
-        Directory.CreateDirectory(_options.RunDir);
         string checkpoint = Path.Combine(_options.RunDir, CheckpointFile);
         if (!_options.Resume && File.Exists(checkpoint))
             throw new TrainingException(
                 $"{checkpoint}: a run already exists here; pass --resume to continue it or choose another --out");
+        if (_options.Resume && !File.Exists(checkpoint))
+            throw new TrainingException($"{checkpoint}: nothing to resume (no checkpoint)");
+        if (_train.Count == 0)
+            throw new TrainingException($"{Path.Combine(_options.DataDir, "heldout.csv")}: holds out every image; nothing is left to train on");
 
+        // everything that can fail on bad input is checked before the run folder is created
         var model = new GcnModel(_config, _backend, t.Batch, t.Seed, _options.ConfigSource);
         Model = model;
         var feeder = new BatchFeeder(_config, _data, t.Batch, _options.DataDir);
         var sampler = new EpochSampler(_train, t.Seed);
+        Directory.CreateDirectory(_options.RunDir);
         int start = 0;
         if (_options.Resume)
         {
-            if (!File.Exists(checkpoint)) throw new TrainingException($"{checkpoint}: nothing to resume (no checkpoint)");
             start = model.LoadCheckpoint(checkpoint, requireOptimizerState: true);
             sampler.Skip(start, t.Batch);
             _out.WriteLine($"resumed from {checkpoint} at iteration {start}");
@@ -89,7 +94,7 @@ public sealed class Trainer
         PrintSettings(model);
 
         var metricsPath = Path.Combine(_options.RunDir, MetricsFile);
-        using var metrics = new StreamWriter(metricsPath, append: _options.Resume, Encoding.UTF8);
+        using var metrics = new StreamWriter(metricsPath, append: _options.Resume, new UTF8Encoding(false));
         var batch = new int[t.Batch];
         var sampleIndices = SampleIndices();
         var history = new List<(int It, IterationLosses L)>();
@@ -140,6 +145,7 @@ public sealed class Trainer
             ["data"] = Path.GetFullPath(_options.DataDir),
             ["config"] = _config.Name,
             ["device"] = _backend.Name,
+            ["split"] = _options.SplitId ?? "",
             ["created"] = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
             // value names let `gcn generate` accept "color=red" without the data set
             ["features"] = _config.Features.ToDictionary(f => f.Name, f =>

@@ -9,7 +9,17 @@ public sealed class Sequential
         Layers = layers;
         InputShape = inputShape;
         int[] shape = inputShape;
-        foreach (var layer in layers) shape = layer.OutputShape(shape);
+        for (int i = 0; i < layers.Count; i++)
+        {
+            try
+            {
+                shape = layers[i].OutputShape(shape);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"{name}[{i}] ({layers[i].GetType().Name}) on input {Tensor.ShapeString(shape)}: {e.Message}", e);
+            }
+        }
         OutputShape = shape;
     }
 

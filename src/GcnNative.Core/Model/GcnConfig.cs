@@ -39,9 +39,15 @@ public sealed class GcnConfig
         }
         catch (JsonException e)
         {
-            string where = e.Path is null ? "" : $" at {e.Path}";
+            string field = e.Path is null ? "" : e.Path.TrimStart('$', '.');
             string line = e.LineNumber is null ? "" : $" (line {e.LineNumber + 1})";
-            throw new ConfigException($"{source}: invalid config{where}{line}: {FirstLine(e.Message)}");
+            string message = FirstLine(e.Message);
+            int cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
+            if (cut > 0) message = message[..cut];
+            if (message.Contains("could not be mapped", StringComparison.Ordinal))
+                throw new ConfigException(
+                    $"{source}: unknown field '{field}'{line}; check the spelling (`gcn presets --show mnist` prints every field)");
+            throw new ConfigException($"{source}: invalid config at '{field}'{line}: {message}");
         }
         if (c is null) throw new ConfigException($"{source}: the file holds no config object");
         c.Validate(source);

@@ -52,11 +52,33 @@ public static class LayerSpec
             }
             catch (ArgumentException e)
             {
-                throw new ConfigException($"{at}: {e.Message}");
+                throw new ConfigException($"{at}: {StripName(e.Message, name)}");
             }
         }
         return layers;
     }
+
+    /// <summary>Parses specs into a block over <paramref name="inputShape"/>; shape mismatches name the field.</summary>
+    public static Sequential Chain(string name, IReadOnlyList<string> specs, string where, int[] inputShape, int? classes = null)
+    {
+        var layers = Parse(specs, where, classes);
+        int[] shape = inputShape;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            try
+            {
+                shape = layers[i].OutputShape(shape);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ConfigException($"{where}[{i}] \"{specs[i]}\" on input {Tensor.ShapeString(shape)}: {StripName(e.Message, layers[i].Name)}");
+            }
+        }
+        return new Sequential(name, layers, inputShape);
+    }
+
+    private static string StripName(string message, string name) =>
+        message.StartsWith(name + ": ", StringComparison.Ordinal) ? message[(name.Length + 2)..] : message;
 
     // weights feeding a LeakyReLU are scaled for its slope; others for a linear output
     private static float NextSlope(IReadOnlyList<string> specs, int i)

@@ -15,9 +15,10 @@ public sealed class MultiHeadClassifier
     {
         Name = name;
         Features = features;
-        Body = new Sequential("body", LayerSpec.Parse(config.Body, $"{source}: {name}.body"), imageShape);
-        Heads = features.Select(f => new Sequential($"head.{f.Name}",
-            LayerSpec.Parse(config.Head, $"{source}: {name}.head", f.Classes), Body.OutputShape)).ToArray();
+        Body = LayerSpec.Chain("body", config.Body, $"{source}: {name}.body", imageShape);
+        var bodyShape = Body.OutputShape;
+        Heads = features.Select(f => LayerSpec.Chain($"head.{f.Name}", config.Head, $"{source}: {name}.head", bodyShape,
+            f.Classes)).ToArray();
         var heads = new LossHead[features.Count];
         int offset = 0;
         for (int f = 0; f < features.Count; f++)
@@ -111,12 +112,12 @@ public sealed class Generator
     public Generator(GeneratorConfig config, int[] imageShape, IReadOnlyList<FeatureConfig> features, string source)
     {
         Features = features;
-        Branches = features.Select(f => new Sequential($"branch.{f.Name}",
-            LayerSpec.Parse(config.BranchOverrides.GetValueOrDefault(f.Name, config.Branch),
-                $"{source}: generator.branch({f.Name})"), [f.Classes])).ToArray();
+        Branches = features.Select(f => LayerSpec.Chain($"branch.{f.Name}",
+            config.BranchOverrides.GetValueOrDefault(f.Name, config.Branch),
+            $"{source}: generator.branch({f.Name})", [f.Classes])).ToArray();
         _branchWidths = Branches.Select(b => Tensor.CountOf(b.OutputShape)).ToArray();
         ConcatWidth = _branchWidths.Sum();
-        Trunk = new Sequential("trunk", LayerSpec.Parse(config.Trunk, $"{source}: generator.trunk"), [ConcatWidth]);
+        Trunk = LayerSpec.Chain("trunk", config.Trunk, $"{source}: generator.trunk", [ConcatWidth]);
         if (!Trunk.OutputShape.SequenceEqual(imageShape))
             throw new ConfigException(
                 $"{source}: generator.trunk ends in {Tensor.ShapeString(Trunk.OutputShape)}, expected the image {Tensor.ShapeString(imageShape)}");

@@ -97,8 +97,14 @@ public class CliTests
         var ds = Dataset.Load(outDir);
         Assert.That(ds.Count, Is.EqualTo(3 * 4 * 8));
         Assert.That(ds.Features.Select(f => f.Name), Is.EqualTo(new[] { "identity", "emotion", "transformation" }));
-        AssertOneLineError(Run("data", "faces", "--out", outDir, "--size", "2"), "size");
+        AssertOneLineError(Run("data", "faces", "--out", Path.Combine(_dir, "f2"), "--size", "2"), "size");
         AssertOneLineError(Run("data", "nonsense", "--out", outDir), "unknown data set 'nonsense'");
+        // an existing data set (and an edited heldout.csv in it) is never written over
+        string heldout = Path.Combine(outDir, Dataset.HeldoutFile);
+        File.AppendAllText(heldout, "# my edit\n");
+        string before = File.ReadAllText(heldout);
+        AssertOneLineError(Run("data", "faces", "--out", outDir, "--people", "3", "--size", "32"), "not empty", "holds a data set");
+        Assert.That(File.ReadAllText(heldout), Is.EqualTo(before));
     }
 
     [Test]
@@ -169,7 +175,9 @@ public class CliTests
         Assert.That(t.Out, Does.Contain("config").And.Contain("optimizer").And.Contain("ms/it"));
         foreach (var f in new[] { "checkpoint.safetensors", "config.json", "run.json", "metrics.jsonl", "loss.png", "samples/iter-000040.png" })
             Assert.That(File.Exists(Path.Combine(run, f)), Is.True, f);
-        Assert.That(File.ReadAllLines(Path.Combine(run, "metrics.jsonl")), Has.Length.EqualTo(5)); // 1, 10, 20, 30, 40
+        var metricLines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
+        Assert.That(metricLines, Has.Length.EqualTo(5)); // 1, 10, 20, 30, 40
+        Assert.That(File.ReadAllBytes(Path.Combine(run, "metrics.jsonl"))[0], Is.EqualTo((byte)'{'), "no byte-order mark");
 
         // training again into the same folder without --resume refuses and keeps the checkpoint
         var stamp = File.GetLastWriteTimeUtc(Path.Combine(run, "checkpoint.safetensors"));
@@ -185,6 +193,16 @@ public class CliTests
         var g = Run("generate", "--run", run, "--features", "shape=dot,color=blue*0.5+red*0.5,side=right", "--out", png, "--device", "cpu");
         Assert.That(g.Code, Is.EqualTo(0), g.Err);
         Assert.That(ImageIO.Identify(png), Is.EqualTo(new ImageHeader("PNG", 8, 8)));
+
+        // a picture never goes over the run's checkpoint or any file that is not a PNG
+        string ckpt = Path.Combine(run, "checkpoint.safetensors");
+        long size = new FileInfo(ckpt).Length;
+        AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=blue,side=right", "--out", ckpt), ".png");
+        string notes = Path.Combine(_dir, "notes.png");
+        File.WriteAllText(notes, "not a picture");
+        AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=blue,side=right", "--out", notes), "not a PNG");
+        Assert.That(new FileInfo(ckpt).Length, Is.EqualTo(size));
+        Assert.That(File.ReadAllText(notes), Is.EqualTo("not a picture"));
 
         AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=purple,side=right", "--out", png),
             "unknown value 'purple'", "red, green, blue");
@@ -212,7 +230,23 @@ public class CliTests
         Assert.That(held.GetProperty("accuracy").GetProperty("color").GetDouble(), Is.InRange(0, 1));
         Assert.That(json.RootElement.GetProperty("train").GetProperty("psnr").GetDouble(), Is.GreaterThan(0));
         Assert.That(json.RootElement.GetProperty("settings").GetProperty("iterations").GetInt32(), Is.EqualTo(60));
+        Assert.That(json.RootElement.GetProperty("settings").GetProperty("heldout_matches_training").GetBoolean(), Is.True);
         Assert.That(File.Exists(Path.Combine(run, "heldout-grid.png")), Is.True);
+    }
+
+    [Test]
+    public void ShapeMismatchInAConfigIsAUserErrorAndLeavesNoRunFolder()
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        File.WriteAllText(config, File.ReadAllText(config).Replace("reshape 4 4 4", "reshape 4 4 5"));
+        string run = Path.Combine(_dir, "run");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu"),
+            "generator.trunk[2] \"reshape 4 4 5\"", "cannot reshape");
+        Assert.That(Directory.Exists(run), Is.False);
+        AssertOneLineError(Run("train", "--config", config.Replace("toy", "nope"), "--data", data, "--out", run), "not found");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"iterations\": 40", "\"iteratons\": 40"));
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run), "unknown field 'training.iteratons'");
     }
 
     [Test]
