@@ -51,7 +51,7 @@ public static class StepBench
     }
 
     /// <summary>A model on one fixed batch of random codes, labels and images (timing does not depend on values).</summary>
-    private static GcnModel RandomBatchModel(GcnConfig config, IBackend backend, int batch)
+    public static GcnModel RandomBatchModel(GcnConfig config, IBackend backend, int batch)
     {
         var model = new GcnModel(config, backend, batch, seed: 1);
         var rng = new Random(5);
