@@ -1,20 +1,21 @@
 namespace GcnNative.Layers;
 
 /// <summary>
-/// 2-D convolution (cross-correlation) with bias: W is [outChannels, inChannels, k, k].
-/// out = (in + 2 pad - k) / stride + 1.
+/// What an ordinary and a transposed convolution share: output channels, a square kernel,
+/// stride and padding, a weight and a bias, and the geometry built for the batch.
 /// </summary>
-public sealed class Convolution : Layer
+public abstract class ConvolutionBase : Layer
 {
-    private Parameter _weight = null!;
-    private Parameter _bias = null!;
-    private ConvGeometry _g;
-    private int[] _inShape = [];
+    protected Parameter WeightParam = null!;
+    protected Parameter BiasParam = null!;
+    protected ConvGeometry G;
+    protected int[] InShape = [];
 
-    public Convolution(string name, int outChannels, int kernel, int stride, int pad, float initSlope) : base(name)
+    protected ConvolutionBase(string name, string kind, int outChannels, int kernel, int stride, int pad, float initSlope)
+        : base(name)
     {
         Require(outChannels > 0 && kernel > 0 && stride > 0 && pad >= 0,
-            $"{name}: conv needs positive channels/kernel/stride and pad >= 0");
+            $"{name}: {kind} needs positive channels/kernel/stride and pad >= 0");
         OutChannels = outChannels;
         Kernel = kernel;
         Stride = stride;
@@ -27,12 +28,20 @@ public sealed class Convolution : Layer
     public int Stride { get; }
     public int Pad { get; }
     public float InitSlope { get; }
-    public ConvGeometry Geometry => _g;
-    public override IReadOnlyList<Parameter> Parameters => [_weight, _bias];
-    public override double ForwardFlops => _g.Flops;
+    public ConvGeometry Geometry => G;
+    public override IReadOnlyList<Parameter> Parameters => [WeightParam, BiasParam];
+    public override double ForwardFlops => G.Flops;
+}
 
+/// <summary>
+/// 2-D convolution (cross-correlation) with bias: W is [outChannels, inChannels, k, k].
+/// out = (in + 2 pad - k) / stride + 1.
+/// </summary>
+public sealed class Convolution(string name, int outChannels, int kernel, int stride, int pad, float initSlope)
+    : ConvolutionBase(name, "conv", outChannels, kernel, stride, pad, initSlope)
+{
     public override string Describe() =>
-        $"conv {_inShape[0]}->{OutChannels} k{Kernel} s{Stride} p{Pad} ({_inShape[1]}x{_inShape[2]})";
+        $"conv {InShape[0]}->{OutChannels} k{Kernel} s{Stride} p{Pad} ({InShape[1]}x{InShape[2]})";
 
     public override int[] OutputShape(int[] inputShape)
     {
@@ -43,33 +52,33 @@ public sealed class Convolution : Layer
 
     public override void CreateParameters(IBackend backend, string prefix, int[] inputShape, Random init)
     {
-        _inShape = inputShape;
-        _weight = Parameter.Create(backend, $"{prefix}{Name}.weight", OutChannels, inputShape[0], Kernel, Kernel);
-        _bias = Parameter.Create(backend, $"{prefix}{Name}.bias", OutChannels);
-        HeUniform(backend, _weight.Value, inputShape[0] * Kernel * Kernel, init, InitSlope);
+        InShape = inputShape;
+        WeightParam = Parameter.Create(backend, $"{prefix}{Name}.weight", OutChannels, inputShape[0], Kernel, Kernel);
+        BiasParam = Parameter.Create(backend, $"{prefix}{Name}.bias", OutChannels);
+        HeUniform(backend, WeightParam.Value, inputShape[0] * Kernel * Kernel, init, InitSlope);
     }
 
     protected override void Allocate(int[] outputShape)
     {
         base.Allocate(outputShape);
-        _g = ConvGeometry.Create(Input.Batch, _inShape[0], _inShape[1], _inShape[2], OutChannels, Kernel, Stride, Pad);
+        G = ConvGeometry.Create(Input.Batch, InShape[0], InShape[1], InShape[2], OutChannels, Kernel, Stride, Pad);
     }
 
     public override void Forward(bool training)
     {
-        Backend.ConvForward(_g, Input, _weight.Value, Output);
-        Backend.AddBias(Output, _bias.Value, _g.Batch, OutChannels, _g.OutHeight * _g.OutWidth);
+        Backend.ConvForward(G, Input, WeightParam.Value, Output);
+        Backend.AddBias(Output, BiasParam.Value, G.Batch, OutChannels, G.OutHeight * G.OutWidth);
     }
 
     public override void Backward(BackwardMode mode)
     {
         if (mode.ParameterGradients)
         {
-            Backend.ConvBackwardFilter(_g, Input, OutputGrad, _weight.Grad, accumulate: false);
-            Backend.BiasGradient(OutputGrad, _bias.Grad, _g.Batch, OutChannels, _g.OutHeight * _g.OutWidth, false);
+            Backend.ConvBackwardFilter(G, Input, OutputGrad, WeightParam.Grad, accumulate: false);
+            Backend.BiasGradient(OutputGrad, BiasParam.Grad, G.Batch, OutChannels, G.OutHeight * G.OutWidth, false);
         }
         if (mode.InputGradient && InputGrad is not null)
-            Backend.ConvBackwardData(_g, OutputGrad, _weight.Value, InputGrad);
+            Backend.ConvBackwardData(G, OutputGrad, WeightParam.Value, InputGrad);
     }
 }
 
@@ -80,35 +89,12 @@ public sealed class Convolution : Layer
 /// W is [inChannels, outChannels, k, k] (PyTorch's ConvTranspose2d layout).
 /// out = (in - 1) stride + k - 2 pad.
 /// </summary>
-public sealed class TransposedConvolution : Layer
+/// <remarks>Its geometry is that of the matching ordinary convolution: X = this layer's output, Y = its input.</remarks>
+public sealed class TransposedConvolution(string name, int outChannels, int kernel, int stride, int pad, float initSlope)
+    : ConvolutionBase(name, "deconv", outChannels, kernel, stride, pad, initSlope)
 {
-    private Parameter _weight = null!;
-    private Parameter _bias = null!;
-    private ConvGeometry _g; // X = this layer's output, Y = this layer's input
-    private int[] _inShape = [];
-
-    public TransposedConvolution(string name, int outChannels, int kernel, int stride, int pad, float initSlope)
-        : base(name)
-    {
-        Require(outChannels > 0 && kernel > 0 && stride > 0 && pad >= 0,
-            $"{name}: deconv needs positive channels/kernel/stride and pad >= 0");
-        OutChannels = outChannels;
-        Kernel = kernel;
-        Stride = stride;
-        Pad = pad;
-        InitSlope = initSlope;
-    }
-
-    public int OutChannels { get; }
-    public int Kernel { get; }
-    public int Stride { get; }
-    public int Pad { get; }
-    public float InitSlope { get; }
-    public override IReadOnlyList<Parameter> Parameters => [_weight, _bias];
-    public override double ForwardFlops => _g.Flops;
-
     public override string Describe() =>
-        $"deconv {_inShape[0]}->{OutChannels} k{Kernel} s{Stride} p{Pad} ({_inShape[1]}x{_inShape[2]}->{_g.InHeight}x{_g.InWidth})";
+        $"deconv {InShape[0]}->{OutChannels} k{Kernel} s{Stride} p{Pad} ({InShape[1]}x{InShape[2]}->{G.InHeight}x{G.InWidth})";
 
     public override int[] OutputShape(int[] inputShape)
     {
@@ -119,34 +105,34 @@ public sealed class TransposedConvolution : Layer
 
     public override void CreateParameters(IBackend backend, string prefix, int[] inputShape, Random init)
     {
-        _inShape = inputShape;
-        _weight = Parameter.Create(backend, $"{prefix}{Name}.weight", inputShape[0], OutChannels, Kernel, Kernel);
-        _bias = Parameter.Create(backend, $"{prefix}{Name}.bias", OutChannels);
+        InShape = inputShape;
+        WeightParam = Parameter.Create(backend, $"{prefix}{Name}.weight", inputShape[0], OutChannels, Kernel, Kernel);
+        BiasParam = Parameter.Create(backend, $"{prefix}{Name}.bias", OutChannels);
         // each output pixel receives about inChannels * k^2 / stride^2 contributions
         int fanIn = Math.Max(1, inputShape[0] * Kernel * Kernel / (Stride * Stride));
-        HeUniform(backend, _weight.Value, fanIn, init, InitSlope);
+        HeUniform(backend, WeightParam.Value, fanIn, init, InitSlope);
     }
 
     protected override void Allocate(int[] outputShape)
     {
         base.Allocate(outputShape);
-        _g = ConvGeometry.ForTransposed(Input.Batch, _inShape[0], _inShape[1], _inShape[2], OutChannels, Kernel, Stride, Pad);
+        G = ConvGeometry.ForTransposed(Input.Batch, InShape[0], InShape[1], InShape[2], OutChannels, Kernel, Stride, Pad);
     }
 
     public override void Forward(bool training)
     {
-        Backend.ConvBackwardData(_g, Input, _weight.Value, Output);
-        Backend.AddBias(Output, _bias.Value, _g.Batch, OutChannels, _g.InHeight * _g.InWidth);
+        Backend.ConvBackwardData(G, Input, WeightParam.Value, Output);
+        Backend.AddBias(Output, BiasParam.Value, G.Batch, OutChannels, G.InHeight * G.InWidth);
     }
 
     public override void Backward(BackwardMode mode)
     {
         if (mode.ParameterGradients)
         {
-            Backend.ConvBackwardFilter(_g, OutputGrad, Input, _weight.Grad, accumulate: false);
-            Backend.BiasGradient(OutputGrad, _bias.Grad, _g.Batch, OutChannels, _g.InHeight * _g.InWidth, false);
+            Backend.ConvBackwardFilter(G, OutputGrad, Input, WeightParam.Grad, accumulate: false);
+            Backend.BiasGradient(OutputGrad, BiasParam.Grad, G.Batch, OutChannels, G.InHeight * G.InWidth, false);
         }
         if (mode.InputGradient && InputGrad is not null)
-            Backend.ConvForward(_g, OutputGrad, _weight.Value, InputGrad);
+            Backend.ConvForward(G, OutputGrad, WeightParam.Value, InputGrad);
     }
 }
