@@ -8,18 +8,9 @@ public sealed class Sequential
         Name = name;
         Layers = layers;
         InputShape = inputShape;
+        // shape errors from config files are reported with their spec by LayerSpec.Chain
         int[] shape = inputShape;
-        for (int i = 0; i < layers.Count; i++)
-        {
-            try
-            {
-                shape = layers[i].OutputShape(shape);
-            }
-            catch (ArgumentException e)
-            {
-                throw new ArgumentException($"{name}[{i}] ({layers[i].GetType().Name}) on input {Tensor.ShapeString(shape)}: {e.Message}", e);
-            }
-        }
+        foreach (var layer in layers) shape = layer.OutputShape(shape);
         OutputShape = shape;
     }
 
