@@ -21,6 +21,7 @@ public static class Evaluation
 {
     public const string EvalFile = "eval.json";
     public const string GridFile = "heldout-grid.png";
+    public const string PredictionsFile = "heldout-predictions.csv";
 
     public static (GcnConfig Config, string DataDir) ReadRun(string runDir, string? dataOverride)
     {
@@ -80,6 +81,7 @@ public static class Evaluation
 
         string gridPath = Path.Combine(runDir, GridFile);
         SaveComparisonGrid(gridPath, held.Images!, data, heldout, len, img);
+        WritePredictions(Path.Combine(runDir, PredictionsFile), held, data, feeder, judge, config, heldout);
 
         var accuracy = new Dictionary<string, double>();
         var realAccuracy = new Dictionary<string, double>();
@@ -96,11 +98,14 @@ public static class Evaluation
                       string.Join(", ", accuracy.Select(a => $"{a.Key} {a.Value:F3}")) +
                       $" (on the real held-out images: {string.Join(", ", realAccuracy.Select(a => $"{a.Key} {a.Value:F3}"))})");
         log.WriteLine($"eval: training combinations ({trainSubset.Length}): PSNR {trainM.Psnr:F2} dB; {clock.Elapsed.TotalSeconds:F0} s");
-        log.WriteLine($"eval: wrote {result.JsonPath} and {gridPath} (generated rows above ground-truth rows)");
+        log.WriteLine($"eval: wrote {result.JsonPath}, {gridPath} (generated rows above ground-truth rows) and " +
+                      Path.Combine(runDir, PredictionsFile));
         return result;
     }
 
-    private sealed record Measured(double Psnr, double Ssim, int[] Correct, float[]? Images);
+    /// <summary>Means, correct counts per judged feature, and per image: PSNR, SSIM and the judged classes.</summary>
+    private sealed record Measured(double Psnr, double Ssim, int[] Correct, float[]? Images,
+        double[] ImagePsnr, double[] ImageSsim, int[][] Predicted);
 
     private static Measured Measure(GcnModel model, BatchFeeder feeder, EvaluatorClassifier? judge, ILabeledImages data,
         int[] indices, int len, bool keepImages)
@@ -109,6 +114,9 @@ public static class Evaluation
         var truth = new float[len];
         var images = keepImages ? new float[indices.Length * len] : null;
         var correct = new int[judge?.FeatureIndices.Length ?? 0];
+        var imagePsnr = new double[indices.Length];
+        var imageSsim = new double[indices.Length];
+        var predictedAll = new int[indices.Length][];
         double psnr = 0, ssim = 0;
         var img = model.Config.Image;
         for (int start = 0; start < indices.Length; start += batch)
@@ -123,19 +131,24 @@ public static class Evaluation
                 var g = generated.AsSpan(n * len, len);
                 for (int i = 0; i < g.Length; i++) g[i] = Math.Clamp(g[i], 0f, 1f);
                 data.GetImage(chunk[n], truth);
-                psnr += ImageMetrics.Psnr(g, truth);
-                ssim += ImageMetrics.Ssim(g, truth, img.Channels, img.Height, img.Width);
+                imagePsnr[start + n] = ImageMetrics.Psnr(g, truth);
+                imageSsim[start + n] = ImageMetrics.Ssim(g, truth, img.Channels, img.Height, img.Width);
+                psnr += imagePsnr[start + n];
+                ssim += imageSsim[start + n];
                 if (images is not null) g.CopyTo(images.AsSpan((start + n) * len));
             }
             if (judge is null) continue;
             model.Backend.Upload(judge.Classifier.Input, generated);
             var predicted = judge.Predict(count);
             for (int n = 0; n < count; n++)
+            {
+                predictedAll[start + n] = predicted[n];
                 for (int h = 0; h < correct.Length; h++)
                     if (predicted[n][h] == data.GetLabel(chunk[n], feeder.DataFeature(judge.FeatureIndices[h])))
                         correct[h]++;
+            }
         }
-        return new Measured(psnr / indices.Length, ssim / indices.Length, correct, images);
+        return new Measured(psnr / indices.Length, ssim / indices.Length, correct, images, imagePsnr, imageSsim, predictedAll);
     }
 
     private static int[] JudgeReal(EvaluatorClassifier judge, ILabeledImages data, BatchFeeder feeder, int[] indices, int len)
@@ -222,6 +235,35 @@ public static class Evaluation
             },
         };
         AtomicFile.WriteText(r.JsonPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>
+    /// One row per held-out image, in grid order: its index in the data set, its true
+    /// feature values, PSNR and SSIM of the generated image, and what the evaluator saw in it.
+    /// </summary>
+    private static void WritePredictions(string path, Measured held, ILabeledImages data, BatchFeeder feeder,
+        EvaluatorClassifier judge, GcnConfig config, int[] heldout)
+    {
+        var sb = new System.Text.StringBuilder();
+        var judged = judge.FeatureIndices.Select(f => config.Features[f].Name).ToArray();
+        sb.Append("image,").Append(string.Join(",", data.FeatureNames)).Append(",psnr,ssim");
+        foreach (var name in judged) sb.Append(',').Append(name).Append("_judged");
+        sb.Append('\n');
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        for (int i = 0; i < heldout.Length; i++)
+        {
+            sb.Append(heldout[i]);
+            for (int f = 0; f < data.FeatureNames.Count; f++)
+                sb.Append(',').Append(data.FeatureValues[f][data.GetLabel(heldout[i], f)]);
+            sb.Append(',').Append(held.ImagePsnr[i].ToString("F3", inv)).Append(',').Append(held.ImageSsim[i].ToString("F4", inv));
+            for (int h = 0; h < judged.Length; h++)
+            {
+                int f = feeder.DataFeature(judge.FeatureIndices[h]);
+                sb.Append(',').Append(data.FeatureValues[f][held.Predicted[i][h]]);
+            }
+            sb.Append('\n');
+        }
+        AtomicFile.WriteText(path, sb.ToString());
     }
 
     private static JsonObject ToJson(Dictionary<string, double> d)

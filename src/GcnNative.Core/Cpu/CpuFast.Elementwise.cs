@@ -247,22 +247,55 @@ public sealed unsafe partial class CpuFast
         RunRange(RangeOp.PoolBackward, g.Batch * g.Channels, (long)g.InHeight * g.InWidth);
     }
 
+    /// <summary>
+    /// Separable max: for each output row, the maximum over the kernel's input rows is taken
+    /// column by column in vectors, then over each window's columns. Every comparison is
+    /// "take v if v > best" from -inf, as in the reference, so NaNs are skipped the same way
+    /// and the maximum does not depend on the order.
+    /// </summary>
     private static void PoolForwardPlanes(in PoolGeometry g, int start, int end, float[] x, float[] y)
     {
-        for (int p = start; p < end; p++)
-        for (int oh = 0; oh < g.OutHeight; oh++)
+        int inW = g.InWidth, k = g.Kernel, s = g.Stride, outW = g.OutWidth;
+        int usedW = (outW - 1) * s + k;   // columns any window touches
+        float* colMax = stackalloc float[usedW];
+        int vc = Vector<float>.Count;
+        var negInf = new Vector<float>(float.NegativeInfinity);
+        fixed (float* px = x, py = y)
         {
-            var yr = y.AsSpan((p * g.OutHeight + oh) * g.OutWidth, g.OutWidth);
-            int rowStart = (p * g.InHeight + oh * g.Stride) * g.InWidth;
-            for (int ow = 0; ow < g.OutWidth; ow++)
+            for (int p = start; p < end; p++)
+            for (int oh = 0; oh < g.OutHeight; oh++)
             {
-                float best = float.NegativeInfinity;
-                for (int kh = 0; kh < g.Kernel; kh++)
+                float* rows = px + ((long)p * g.InHeight + oh * s) * inW;
+                int w = 0;
+                for (; w + vc <= usedW; w += vc)
                 {
-                    var xr = x.AsSpan(rowStart + kh * g.InWidth + ow * g.Stride, g.Kernel);
-                    foreach (float v in xr) if (v > best) best = v;
+                    var best = negInf;
+                    for (int kh = 0; kh < k; kh++)
+                    {
+                        var v = Vector.Load(rows + kh * inW + w);
+                        best = Vector.ConditionalSelect(Vector.GreaterThan(v, best), v, best);
+                    }
+                    best.Store(colMax + w);
                 }
-                yr[ow] = best;
+                for (; w < usedW; w++)
+                {
+                    float best = float.NegativeInfinity;
+                    for (int kh = 0; kh < k; kh++)
+                    {
+                        float v = rows[kh * inW + w];
+                        if (v > best) best = v;
+                    }
+                    colMax[w] = best;
+                }
+                float* yr = py + ((long)p * g.OutHeight + oh) * outW;
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    float* c = colMax + ow * s;
+                    float best = float.NegativeInfinity;
+                    for (int kw = 0; kw < k; kw++)
+                        if (c[kw] > best) best = c[kw];
+                    yr[ow] = best;
+                }
             }
         }
     }
@@ -271,24 +304,32 @@ public sealed unsafe partial class CpuFast
     private static void PoolBackwardPlanes(in PoolGeometry g, int start, int end, float[] x, float[] y, float[] dy,
         float[] dx)
     {
-        int inPlane = g.InHeight * g.InWidth;
-        dx.AsSpan(start * inPlane, (end - start) * inPlane).Clear();
-        for (int p = start; p < end; p++)
-        for (int oh = 0; oh < g.OutHeight; oh++)
-        for (int ow = 0; ow < g.OutWidth; ow++)
+        int inW = g.InWidth, k = g.Kernel, s = g.Stride;
+        long inPlane = (long)g.InHeight * inW, outPlane = (long)g.OutHeight * g.OutWidth;
+        dx.AsSpan((int)(start * inPlane), (int)((end - start) * inPlane)).Clear();
+        fixed (float* px = x, py = y, pdy = dy, pdx = dx)
         {
-            int o = (p * g.OutHeight + oh) * g.OutWidth + ow;
-            int origin = (p * g.InHeight + oh * g.Stride) * g.InWidth + ow * g.Stride;
-            float target = y[o];
-            int arg = -1;
-            for (int kh = 0; kh < g.Kernel && arg < 0; kh++)
-            for (int kw = 0; kw < g.Kernel; kw++)
+            for (int p = start; p < end; p++)
             {
-                int i = origin + kh * g.InWidth + kw;
-                if (x[i] == target) { arg = i; break; }
+                float* xp = px + p * inPlane, dxp = pdx + p * inPlane;
+                float* yp = py + p * outPlane, dyp = pdy + p * outPlane;
+                for (int oh = 0; oh < g.OutHeight; oh++)
+                for (int ow = 0; ow < g.OutWidth; ow++)
+                {
+                    long o = (long)oh * g.OutWidth + ow;
+                    long origin = (long)oh * s * inW + ow * s;
+                    float target = yp[o];
+                    long arg = origin;   // a NaN window matches nothing: its first element, as the reference
+                    for (int kh = 0; kh < k; kh++)
+                    {
+                        float* row = xp + origin + kh * inW;
+                        int kw = 0;
+                        while (kw < k && row[kw] != target) kw++;
+                        if (kw < k) { arg = origin + kh * inW + kw; break; }
+                    }
+                    dxp[arg] += dyp[o];
+                }
             }
-            // a NaN window matches nothing: route to its first element, as the reference does
-            dx[arg < 0 ? origin : arg] += dy[o];
         }
     }
 
