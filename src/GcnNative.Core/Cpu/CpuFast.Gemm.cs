@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics.X86;
+
 namespace GcnNative.Cpu;
 
 // The blocked GEMM (Goto / BLIS loop nest, row-major):
@@ -106,6 +108,17 @@ public sealed unsafe partial class CpuFast
     private void GemmSerial(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Workspace ws, float* packedA = null)
     {
+        if (packedA == null && !transA && transB && m <= 2 * GemmKernels.Avx512Nr && n >= GemmKernels.Avx512Mr &&
+            Kernel == GemmKernelKind.Avx512)
+        {
+            GemmWeightsInPlace(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ws);
+            return;
+        }
+        if (packedA == null && m <= McMax && n >= 4 * Nr && Sse.IsSupported)
+        {
+            GemmStreamingB(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ws);
+            return;
+        }
         int mPadded = (m + Mr - 1) / Mr * Mr;
         // equal column blocks (in whole tiles) so no thin last block repacks A for little work
         int blocks = (n + NcMax - 1) / NcMax;
@@ -130,6 +143,133 @@ public sealed unsafe partial class CpuFast
                     MacroKernel(mc, nc, kc, alpha, betaNow, c + (long)ic * ldc + jc, ldc, ap, ws);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The loop nest for a short, wide C: a fully connected layer at batch 64 (m = 64) whose
+    /// weight matrix B, tens of MB, comes from DRAM once per pass. Blocked as the general nest
+    /// but with narrow column blocks (a [KC, StreamNc] block of B is 256 KiB), and while one
+    /// block is multiplied the source of the next one is prefetched into L2, a slice per tile,
+    /// so reading B overlaps the arithmetic instead of stalling the packing. The sums run in
+    /// the same order as in the general nest.
+    /// </summary>
+    private void GemmStreamingB(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Workspace ws)
+    {
+        bool avx512 = Kernel == GemmKernelKind.Avx512;
+        int tilesM = (m + Mr - 1) / Mr;
+        for (int jc = 0; jc < n; jc += StreamNc)
+        {
+            int nc = Math.Min(StreamNc, n - jc);
+            for (int pc = 0; pc < k; pc += KcMax)
+            {
+                int kc = Math.Min(KcMax, k - pc);
+                float betaNow = pc == 0 ? beta : 1f;
+                float* bOrigin = transB ? b + (long)jc * ldb + pc : b + (long)pc * ldb + jc;
+                GemmKernels.PackB(transB, bOrigin, ldb, nc, kc, Nr, ws.PackB);
+                GemmKernels.PackA(transA, transA ? a + (long)pc * lda : a + pc, lda, m, kc, Mr, ws.PackA);
+
+                // the next block: the next depth block, else the first of the next column block
+                int np0 = pc + KcMax, nj0 = jc;
+                if (np0 >= k) (np0, nj0) = (0, jc + StreamNc);
+                bool prefetch = nj0 < n;
+                int nkc = Math.Min(KcMax, k - np0), nnc = Math.Min(StreamNc, n - nj0);
+                int tilesN = (nc + Nr - 1) / Nr, tiles = tilesM * tilesN;
+                for (int ir = 0, t = 0; ir < m; ir += Mr)
+                {
+                    float* ap = ws.PackA + (long)ir * kc;
+                    for (int jr = 0; jr < nc; jr += Nr, t++)
+                    {
+                        if (prefetch) PrefetchBlock(transB, b, ldb, np0, nkc, nj0, nnc, t, tiles);
+                        Tile(avx512, Math.Min(Mr, m - ir), Math.Min(Nr, nc - jr), kc, alpha, betaNow, ap,
+                            ws.PackB + (long)jr * kc, c + (long)ir * ldc + jc + jr, ldc, ws);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// C[m, n] = A[m, k] . B[n, k]^T for a short A (m &lt;= 64, a batch) and a long B stored
+    /// [n, k] (a fully connected layer's forward pass, B its weights). Computed as
+    /// C^T = B . A^T: the kernel reads 8 rows of B in place (no packing of the large operand,
+    /// which costs a quarter of the time at batch 64), A^T is packed once per depth block, and
+    /// each 8 x 32 tile of C^T is merged into C transposed. Depth blocks of
+    /// <see cref="InPlaceKc"/> keep the 8 weight rows in L1 across both panels of A^T.
+    /// </summary>
+    private void GemmWeightsInPlace(int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
+        float beta, float* c, int ldc, Workspace ws)
+    {
+        const int mr = GemmKernels.Avx512Mr, nr = GemmKernels.Avx512Nr;
+        int panels = (m + nr - 1) / nr;
+        float* tile = ws.Tile;
+        for (int pc = 0; pc < k; pc += InPlaceKc)
+        {
+            int kc = Math.Min(InPlaceKc, k - pc);
+            float betaNow = pc == 0 ? beta : 1f;
+            // A^T [kc, m] in NR-column panels: op(B) of the swapped product, A stored [m, k]
+            GemmKernels.PackB(true, a + pc, lda, m, kc, nr, ws.PackB);
+            for (int n0 = 0; n0 < n; n0 += mr)
+            {
+                int rows = Math.Min(mr, n - n0);
+                // past the last row, repeat it: those sums are computed and dropped
+                float* r0 = b + (long)n0 * ldb + pc;
+                float* Row(int r) => r < rows ? r0 + (long)r * ldb : r0 + (long)(rows - 1) * ldb;
+                for (int q = 0; q < panels; q++)
+                {
+                    int cols = Math.Min(nr, m - q * nr);
+                    GemmKernels.Avx512TileRows(kc, Row(0), Row(1), Row(2), Row(3), Row(4), Row(5), Row(6), Row(7),
+                        ws.PackB + (long)q * kc * nr, tile);
+                    GemmKernels.MergeTransposed(tile, rows, cols, c + (long)q * nr * ldc + n0, ldc, alpha, betaNow);
+                }
+            }
+        }
+    }
+
+    /// <summary>Depth block of <see cref="GemmWeightsInPlace"/>: 8 weight rows of 512 floats are 16 KiB.</summary>
+    private const int InPlaceKc = 512;
+
+    /// <summary>Column block width of <see cref="GemmStreamingB"/>: a [KC, 256] block is 256 KiB.</summary>
+    private const int StreamNc = 256;
+
+    /// <summary>
+    /// Prefetches into L2 part <paramref name="part"/> of <paramref name="parts"/> of op(B)'s
+    /// block [depth p0, p0 + kc) x columns [j0, j0 + cols), split along its stored rows
+    /// (each a contiguous run, so the hardware sees whole lines of pages in order).
+    /// </summary>
+    private static void PrefetchBlock(bool transB, float* b, int ldb, int p0, int kc, int j0, int cols, int part, int parts)
+    {
+        int rows = transB ? cols : kc, length = transB ? kc : cols;
+        int from = (int)((long)rows * part / parts), to = (int)((long)rows * (part + 1) / parts);
+        for (int r = from; r < to; r++)
+        {
+            float* row = transB ? b + (long)(j0 + r) * ldb + p0 : b + (long)(p0 + r) * ldb + j0;
+            for (int i = 0; i < length; i += 16) Sse.Prefetch1(row + i);
+            Sse.Prefetch1(row + length - 1);
+        }
+    }
+
+    /// <summary>One MR x NR tile (rows x cols valid) of C at ct; an edge tile goes through ws.Tile.</summary>
+    private static void Tile(bool avx512, int rows, int cols, int kc, float alpha, float beta, float* ap, float* bp,
+        float* ct, int ldc, Workspace ws)
+    {
+        int mr = avx512 ? GemmKernels.Avx512Mr : GemmKernels.PortableMr;
+        int nr = avx512 ? GemmKernels.Avx512Nr : GemmKernels.PortableNr;
+        if (rows == mr && cols == nr)
+        {
+            if (avx512) GemmKernels.Avx512Tile(kc, ap, bp, ct, ldc, alpha, beta);
+            else GemmKernels.PortableTile(kc, ap, bp, ct, ldc, alpha, beta);
+            return;
+        }
+        if (avx512) GemmKernels.Avx512Tile(kc, ap, bp, ws.Tile, nr, alpha, 0f);
+        else GemmKernels.PortableTile(kc, ap, bp, ws.Tile, nr, alpha, 0f);
+        for (int r = 0; r < rows; r++)
+        {
+            float* src = ws.Tile + r * nr;
+            float* dst = ct + (long)r * ldc;
+            if (beta == 0) for (int j = 0; j < cols; j++) dst[j] = src[j];
+            else for (int j = 0; j < cols; j++) dst[j] = src[j] + beta * dst[j];
         }
     }
 

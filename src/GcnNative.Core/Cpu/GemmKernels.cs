@@ -77,6 +77,82 @@ internal static unsafe class GemmKernels
         Store512(c + 7 * ldc, alpha, beta, c70, c71);
     }
 
+    /// <summary>
+    /// tile[8, 32] = a[8 rows, kc] . bp[kc][32], with the 8 rows of A read in place (row r at
+    /// rows[r], each contiguous in depth) instead of from a packed panel: for a weight matrix
+    /// stored [out, in] that is read once per pass, packing it would cost more than it saves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Avx512TileRows(int kc, float* a0, float* a1, float* a2, float* a3, float* a4, float* a5,
+        float* a6, float* a7, float* bp, float* tile)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(bp);
+            var b1 = Vector512.Load(bp + 16);
+            var a = Vector512.Create(a0[p]);
+            c00 = Avx512F.FusedMultiplyAdd(a, b0, c00); c01 = Avx512F.FusedMultiplyAdd(a, b1, c01);
+            a = Vector512.Create(a1[p]);
+            c10 = Avx512F.FusedMultiplyAdd(a, b0, c10); c11 = Avx512F.FusedMultiplyAdd(a, b1, c11);
+            a = Vector512.Create(a2[p]);
+            c20 = Avx512F.FusedMultiplyAdd(a, b0, c20); c21 = Avx512F.FusedMultiplyAdd(a, b1, c21);
+            a = Vector512.Create(a3[p]);
+            c30 = Avx512F.FusedMultiplyAdd(a, b0, c30); c31 = Avx512F.FusedMultiplyAdd(a, b1, c31);
+            a = Vector512.Create(a4[p]);
+            c40 = Avx512F.FusedMultiplyAdd(a, b0, c40); c41 = Avx512F.FusedMultiplyAdd(a, b1, c41);
+            a = Vector512.Create(a5[p]);
+            c50 = Avx512F.FusedMultiplyAdd(a, b0, c50); c51 = Avx512F.FusedMultiplyAdd(a, b1, c51);
+            a = Vector512.Create(a6[p]);
+            c60 = Avx512F.FusedMultiplyAdd(a, b0, c60); c61 = Avx512F.FusedMultiplyAdd(a, b1, c61);
+            a = Vector512.Create(a7[p]);
+            c70 = Avx512F.FusedMultiplyAdd(a, b0, c70); c71 = Avx512F.FusedMultiplyAdd(a, b1, c71);
+            bp += 32;
+        }
+        Vector512.Store(c00, tile); Vector512.Store(c01, tile + 16);
+        Vector512.Store(c10, tile + 32); Vector512.Store(c11, tile + 48);
+        Vector512.Store(c20, tile + 64); Vector512.Store(c21, tile + 80);
+        Vector512.Store(c30, tile + 96); Vector512.Store(c31, tile + 112);
+        Vector512.Store(c40, tile + 128); Vector512.Store(c41, tile + 144);
+        Vector512.Store(c50, tile + 160); Vector512.Store(c51, tile + 176);
+        Vector512.Store(c60, tile + 192); Vector512.Store(c61, tile + 208);
+        Vector512.Store(c70, tile + 224); Vector512.Store(c71, tile + 240);
+    }
+
+    /// <summary>
+    /// c[j, i] = alpha * tile[i, j] + beta * c[j, i] for i &lt; rows (of 8), j &lt; cols (of 32):
+    /// merges a tile of C transposed (beta = 0 never reads c).
+    /// </summary>
+    public static void MergeTransposed(float* tile, int rows, int cols, float* c, int ldc, float alpha, float beta)
+    {
+        float* t = stackalloc float[32 * 8];
+        if (Avx.IsSupported)
+            for (int j = 0; j < 32; j += 8) Transpose8x8(tile + j, 32, t + j * 8, 8);
+        else
+            for (int i = 0; i < 8; i++) for (int j = 0; j < 32; j++) t[j * 8 + i] = tile[i * 32 + j];
+        if (rows == 8 && Avx.IsSupported)
+        {
+            var va = Vector256.Create(alpha);
+            var vb = Vector256.Create(beta);
+            for (int j = 0; j < cols; j++)
+            {
+                var v = Vector256.Load(t + j * 8) * va;
+                float* d = c + (long)j * ldc;
+                if (beta != 0) v += Vector256.Load(d) * vb;
+                Vector256.Store(v, d);
+            }
+            return;
+        }
+        for (int j = 0; j < cols; j++)
+        {
+            float* d = c + (long)j * ldc;
+            for (int i = 0; i < rows; i++) d[i] = alpha * t[j * 8 + i] + (beta == 0 ? 0 : beta * d[i]);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store512(float* c, float alpha, float beta, Vector512<float> lo, Vector512<float> hi)
     {
@@ -200,27 +276,36 @@ internal static unsafe class GemmKernels
     /// </summary>
     public static void PackB(bool transB, float* b, int ldb, int nc, int kc, int nr, float* dst)
     {
-        for (int j0 = 0; j0 < nc; j0 += nr, dst += kc * nr)
+        if (!transB)
         {
-            int cols = Math.Min(nr, nc - j0);
-            if (!transB)
+            // stored [k, n]: walk each depth row of the block once, left to right, and deal
+            // its columns out to the panels. Reading whole row segments keeps the hardware
+            // prefetcher streaming; panel by panel would touch 128 bytes per row, a new page
+            // per step, when the block comes from DRAM (a large weight matrix at batch 64).
+            int panels = (nc + nr - 1) / nr;
+            for (int p = 0; p < kc; p++)
             {
-                // stored [k, n]: each depth step is a contiguous run of columns
-                for (int p = 0; p < kc; p++)
+                float* src = b + (long)p * ldb;
+                for (int jp = 0; jp < panels; jp++)
                 {
-                    float* src = b + (long)p * ldb + j0;
-                    float* d = dst + p * nr;
+                    int j0 = jp * nr, cols = Math.Min(nr, nc - j0);
+                    float* d = dst + (long)jp * kc * nr + p * nr;
                     if (cols == nr)
                     {
-                        new ReadOnlySpan<float>(src, nr).CopyTo(new Span<float>(d, nr));
+                        new ReadOnlySpan<float>(src + j0, nr).CopyTo(new Span<float>(d, nr));
                         continue;
                     }
                     int j = 0;
-                    for (; j < cols; j++) d[j] = src[j];
+                    for (; j < cols; j++) d[j] = src[j0 + j];
                     for (; j < nr; j++) d[j] = 0;
                 }
             }
-            else if (cols == nr && nr % 8 == 0 && Avx.IsSupported)
+            return;
+        }
+        for (int j0 = 0; j0 < nc; j0 += nr, dst += kc * nr)
+        {
+            int cols = Math.Min(nr, nc - j0);
+            if (cols == nr && nr % 8 == 0 && Avx.IsSupported)
             {
                 PackBTransposed8(b + (long)j0 * ldb, ldb, kc, nr, dst);
             }

@@ -84,6 +84,29 @@ public class FastPathTests
                 CheckGemm(fast, (t & 1) != 0, (t & 2) != 0, m, n, k, alpha, beta, m * n + t);
     }
 
+    /// <summary>
+    /// The paths for a batch-sized m: weights read in place for A . B^T (m up to 64, tiles of
+    /// C merged transposed, depth blocks of 512) and the streaming nest for A . B (m up to
+    /// 192, n of four panels or more), on edges of every block size.
+    /// </summary>
+    [Test]
+    public void GemmSmallBatchPathsMatchReference()
+    {
+        foreach (var fast in Paths())
+        using (fast)
+        {
+            int seed = 7;
+            foreach (int m in new[] { 1, 31, 33, 64 })
+            foreach (var (n, k) in new[] { (8, 17), (13, 511), (300, 513), (1031, 40), (9, 1100) })
+            foreach (var (alpha, beta) in new[] { (1f, 0f), (0.5f, -2f) })
+                CheckGemm(fast, false, true, m, n, k, alpha, beta, seed++);
+            foreach (int m in new[] { 1, 64, 100, 192 })
+            foreach (var (n, k) in new[] { (128, 256), (300, 300), (777, 600) })
+            foreach (var (alpha, beta) in new[] { (1f, 0f), (-1.5f, 0.25f) })
+                CheckGemm(fast, false, false, m, n, k, alpha, beta, seed++);
+        }
+    }
+
     [Test]
     public void GemmBetaZeroIgnoresNaNInC()
     {
