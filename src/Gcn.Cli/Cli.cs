@@ -278,7 +278,8 @@ public static partial class Cli
           (accuracy of an evaluator classifier trained only on the real training images,
           cached as DIR/evaluator-<hash>.safetensors), heldout.real_accuracy.<feature>
           (the same evaluator on the real held-out images), train.psnr, settings;
-        and RUN/heldout-grid.png (generated rows above ground-truth rows).
+        RUN/heldout-grid.png (generated rows above ground-truth rows); and
+        RUN/heldout-predictions.csv (per image: true values, PSNR, SSIM, what the evaluator saw).
         """;
 
     private static int Eval(string[] args, TextWriter stdout)

@@ -55,10 +55,27 @@ public static class FaceSet
         var watch = Stopwatch.StartNew();
         Dataset dataset = Build(people, size, seed, emotions);
         Dataset.Save(outDir, dataset);
+        string preview = Path.Combine(outDir, PreviewFile);
+        SavePreview(preview, dataset);
         log?.WriteLine($"faces: wrote {dataset.Count} images {dataset.Channels}x{dataset.Height}x{dataset.Width} " +
             $"({string.Join(", ", dataset.Features.Select(f => $"{f.Name} {f.Count}"))}), seed {seed}, " +
-            $"{dataset.HeldOutIndices().Length} held out, to {Path.GetFullPath(outDir)} in {watch.Elapsed.TotalSeconds:F1} s");
+            $"{dataset.HeldOutIndices().Length} held out, to {Path.GetFullPath(outDir)} in {watch.Elapsed.TotalSeconds:F1} s; " +
+            $"preview (people x emotions): {preview}");
         return dataset;
+    }
+
+    /// <summary>The picture <see cref="Generate"/> writes beside the data: one row per person (the first 8), one column per emotion, upright.</summary>
+    public const string PreviewFile = "preview.png";
+
+    private static void SavePreview(string path, Dataset dataset)
+    {
+        int emotions = dataset.Features[1].Count, people = Math.Min(8, dataset.Features[0].Count);
+        int t8 = FaceTransforms.Names.Count, len = dataset.ImageSize;
+        var cells = new float[people * emotions * len];
+        for (int p = 0; p < people; p++)
+            for (int e = 0; e < emotions; e++)
+                dataset.GetImage((p * emotions + e) * t8, cells.AsSpan((p * emotions + e) * len, len));
+        ImageIO.SaveGridPng(path, cells, dataset.Channels, dataset.Height, dataset.Width, emotions);
     }
 
     /// <summary>Builds the face set in memory (see <see cref="Generate"/>); nothing is written.</summary>

@@ -47,12 +47,15 @@ public static class LinePlot
         int Px(double x) => plot.X0 + (int)Math.Round((x - xMin) / (xMax - xMin) * (plot.X1 - plot.X0));
         int Py(double y) => plot.Y1 - (int)Math.Round((y - yMin) / (yMax - yMin) * (plot.Y1 - plot.Y0));
 
-        foreach (double t in Ticks(yMin, yMax, logY))
+        var yTicks = Ticks(yMin, yMax, logY).ToArray();
+        var yLabels = logY ? LogTickLabels(yTicks) : yTicks.Select(FormatTick).ToArray();
+        for (int i = 0; i < yTicks.Length; i++)
         {
+            double t = yTicks[i];
             int y = Py(t);
             canvas.Line(plot.X0, y, plot.X1, y, (230, 230, 230));
             canvas.Line(plot.X0 - 4, y, plot.X0, y, (0, 0, 0));
-            string label = FormatTick(logY ? Math.Pow(10, t) : t);
+            string label = yLabels[i];
             canvas.Text(plot.X0 - 7 - BitmapFont.Measure(label), y - 3, label, (0, 0, 0));
         }
         foreach (double t in Ticks(xMin, xMax, log: false))
@@ -114,6 +117,20 @@ public static class LinePlot
     }
 
     private static string FormatTick(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Labels for log-axis ticks given as exponents, in one style per axis: plain numbers
+    /// (0.001 .. 10000) when every tick is a power of ten in that range, otherwise 1E-5 style
+    /// for all of them, so an axis never mixes "0.001" with "1E-05".
+    /// </summary>
+    public static string[] LogTickLabels(IReadOnlyList<double> exponents)
+    {
+        bool whole = exponents.All(t => t == Math.Round(t));
+        if (whole && exponents.All(t => t is >= -3 and <= 4))
+            return exponents.Select(t => FormatTick(Math.Pow(10, t))).ToArray();
+        if (whole) return exponents.Select(t => $"1E{(int)t}").ToArray();
+        return exponents.Select(t => Math.Pow(10, t).ToString("0.###E0", CultureInfo.InvariantCulture)).ToArray();
+    }
 
     private static void DrawSeries(Canvas canvas, PlotSeries series, (byte, byte, byte) color, bool logY,
         Func<double, int> px, Func<double, int> py)

@@ -19,7 +19,7 @@ public sealed unsafe partial class CpuFast
 
     // the job of the parallel GEMM now running (set by GemmCore, read by GemmPart)
     private readonly ParallelBody _gemmBody;
-    private bool _jTransA, _jTransB, _jSplitRows;
+    private bool _jTransA, _jTransB, _jSplitRows, _jInPlace;
     private int _jM, _jN, _jK, _jLda, _jLdb, _jLdc, _jChunk;
     private float _jAlpha, _jBeta;
     private float* _jA, _jB, _jC, _jPackedA;
@@ -54,12 +54,16 @@ public sealed unsafe partial class CpuFast
             return;
         }
 
+        // decided on the whole product, not per stripe, so the summation order (and so every
+        // bit of C) does not depend on the thread count
+        bool inPlace = packedA == null && !transA && transB && m <= InPlaceMaxM && Kernel == GemmKernelKind.Avx512;
         int parts = parallel ? GemmParts(m, n, k) : 1;
         if (parts == 1)
         {
-            GemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, _workspaces[worker], packedA);
+            GemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, _workspaces[worker], packedA, inPlace);
             return;
         }
+        _jInPlace = inPlace;
 
         // split the longer side of C, in whole tiles
         _jSplitRows = packedA == null && ((m + Mr - 1) / Mr >= 2 * ((n + Nr - 1) / Nr) || n < 2 * Nr);
@@ -94,22 +98,22 @@ public sealed unsafe partial class CpuFast
             int rows = Math.Min(_jChunk, _jM - start);
             float* a = _jTransA ? _jA + start : _jA + (long)start * _jLda;
             GemmSerial(_jTransA, _jTransB, rows, _jN, _jK, _jAlpha, a, _jLda, _jB, _jLdb, _jBeta,
-                _jC + (long)start * _jLdc, _jLdc, ws);
+                _jC + (long)start * _jLdc, _jLdc, ws, null, _jInPlace);
         }
         else
         {
             int cols = Math.Min(_jChunk, _jN - start);
             float* b = _jTransB ? _jB + (long)start * _jLdb : _jB + start;
             GemmSerial(_jTransA, _jTransB, _jM, cols, _jK, _jAlpha, _jA, _jLda, b, _jLdb, _jBeta,
-                _jC + start, _jLdc, ws, _jPackedA);
+                _jC + start, _jLdc, ws, _jPackedA, _jInPlace);
         }
     }
 
     private void GemmSerial(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Workspace ws, float* packedA = null)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Workspace ws, float* packedA = null,
+        bool inPlace = false)
     {
-        if (packedA == null && !transA && transB && m <= 2 * GemmKernels.Avx512Nr && n >= GemmKernels.Avx512Mr &&
-            Kernel == GemmKernelKind.Avx512)
+        if (inPlace)
         {
             GemmWeightsInPlace(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ws);
             return;
@@ -191,7 +195,7 @@ public sealed unsafe partial class CpuFast
     }
 
     /// <summary>
-    /// C[m, n] = A[m, k] . B[n, k]^T for a short A (m &lt;= 64, a batch) and a long B stored
+    /// C[m, n] = A[m, k] . B[n, k]^T for a short A (m &lt;= 64, a batch) and a B stored
     /// [n, k] (a fully connected layer's forward pass, B its weights). Computed as
     /// C^T = B . A^T: the kernel reads 8 rows of B in place (no packing of the large operand,
     /// which costs a quarter of the time at batch 64), A^T is packed once per depth block, and
@@ -229,6 +233,9 @@ public sealed unsafe partial class CpuFast
 
     /// <summary>Depth block of <see cref="GemmWeightsInPlace"/>: 8 weight rows of 512 floats are 16 KiB.</summary>
     private const int InPlaceKc = 512;
+
+    /// <summary>Largest m (batch) that <see cref="GemmWeightsInPlace"/> takes: two panels of A^T.</summary>
+    private const int InPlaceMaxM = 2 * GemmKernels.Avx512Nr;
 
     /// <summary>Column block width of <see cref="GemmStreamingB"/>: a [KC, 256] block is 256 KiB.</summary>
     private const int StreamNc = 256;

@@ -220,6 +220,10 @@ public class CliTests
         Assert.That((header.Width, header.Height), Is.EqualTo((5 * 8 + 6 * 2, 3 * 8 + 4 * 2)));
         AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=red,side=left", "--mix", "hue",
             "--with", "green", "--out", grid), "unknown feature 'hue'");
+        var badWith = Run("generate", "--run", run, "--features", "shape=dot,color=red,side=left", "--mix", "color",
+            "--with", "green,purple", "--out", grid);
+        AssertOneLineError(badWith, "--with: unknown value 'purple'", "red, green, blue");
+        Assert.That(badWith.Err, Does.Not.Contain("--features"));
 
         var e = Run("eval", "--run", run, "--device", "cpu");
         Assert.That(e.Code, Is.EqualTo(0), e.Err + e.Out);
@@ -232,6 +236,19 @@ public class CliTests
         Assert.That(json.RootElement.GetProperty("settings").GetProperty("iterations").GetInt32(), Is.EqualTo(60));
         Assert.That(json.RootElement.GetProperty("settings").GetProperty("heldout_matches_training").GetBoolean(), Is.True);
         Assert.That(File.Exists(Path.Combine(run, "heldout-grid.png")), Is.True);
+
+        // one row per held-out image, consistent with the means and accuracies in eval.json
+        var lines = File.ReadAllLines(Path.Combine(run, "heldout-predictions.csv"));
+        Assert.That(lines, Has.Length.EqualTo(2));
+        var head = lines[0].Split(',');
+        var row = lines[1].Split(',');
+        Assert.That(head[..4], Is.EqualTo(new[] { "image", "shape", "color", "side" }));
+        Assert.That(head, Does.Contain("psnr").And.Contain("ssim").And.Contain("color_judged"));
+        Assert.That(row, Has.Length.EqualTo(head.Length));
+        double psnr = double.Parse(row[Array.IndexOf(head, "psnr")], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(psnr, Is.EqualTo(held.GetProperty("psnr").GetDouble()).Within(1e-3));
+        bool colorRight = row[Array.IndexOf(head, "color_judged")] == row[Array.IndexOf(head, "color")];
+        Assert.That(colorRight ? 1.0 : 0.0, Is.EqualTo(held.GetProperty("accuracy").GetProperty("color").GetDouble()));
     }
 
     [Test]

@@ -107,6 +107,29 @@ public class FastPathTests
         }
     }
 
+    /// <summary>The loop nest is chosen for the whole product, so every thread count gives the same bits.</summary>
+    [Test]
+    public void GemmGivesTheSameBitsForEveryThreadCount()
+    {
+        using var one = new CpuFast(1);
+        using var two = new CpuFast(2);
+        using var three = new CpuFast(3);
+        foreach (var (ta, tb, m, n, k) in new[] { (false, true, 100, 40, 700), (false, true, 64, 1031, 600),
+                     (false, false, 64, 777, 300), (true, false, 130, 65, 257), (false, true, 33, 9, 1100) })
+        {
+            var a = Random(m * k, m);
+            var b = Random(k * n, n);
+            var c1 = new float[m * n];
+            var c2 = new float[m * n];
+            var c3 = new float[m * n];
+            one.Gemm(ta, tb, m, n, k, 1f, a, b, 0f, c1);
+            two.Gemm(ta, tb, m, n, k, 1f, a, b, 0f, c2);
+            three.Gemm(ta, tb, m, n, k, 1f, a, b, 0f, c3);
+            Assert.That(c2, Is.EqualTo(c1), $"2 threads, {m}x{n}x{k}");
+            Assert.That(c3, Is.EqualTo(c1), $"3 threads, {m}x{n}x{k}");
+        }
+    }
+
     [Test]
     public void GemmBetaZeroIgnoresNaNInC()
     {

@@ -58,7 +58,10 @@ public class FaceSetTests
         Dataset ds = FaceSet.Generate(tmp["faces"], people: 70, size: 24, seed: 1, log: log);
         Dataset loaded = Dataset.Load(tmp["faces"]);
         Assert.That(loaded.Pixels, Is.EqualTo(ds.Pixels));
-        Assert.That(log.ToString(), Does.Contain("2240 images").And.Contain("60 held out"));
+        Assert.That(log.ToString(), Does.Contain("2240 images").And.Contain("60 held out").And.Contain("preview.png"));
+        // the preview: 8 people x 4 emotions of 24 px cells with 2 px padding
+        var header = ImageIO.Identify(Path.Combine(tmp["faces"], FaceSet.PreviewFile));
+        Assert.That((header.Width, header.Height), Is.EqualTo((4 * 24 + 5 * 2, 8 * 24 + 9 * 2)));
         // p00, p07, ..., p63: the first five miss a whole emotion (never neutral), the others 4 of 8 transformations.
         var held = loaded.HeldOutIndices().Select(i => loaded.Labels[i]).Select(l => (P: l[0], E: l[1], T: l[2])).ToHashSet();
         Assert.That(held, Has.Count.EqualTo(5 * 8 + 5 * 4));

@@ -182,6 +182,14 @@ public class ImageIOTests
     }
 
     [Test]
+    public void LinePlot_LogTicksUseOneStylePerAxis()
+    {
+        Assert.That(LinePlot.LogTickLabels([-2, 0, 2]), Is.EqualTo(new[] { "0.01", "1", "100" }));
+        Assert.That(LinePlot.LogTickLabels([-5, -3, -1, 1]), Is.EqualTo(new[] { "1E-5", "1E-3", "1E-1", "1E1" }));
+        Assert.That(LinePlot.LogTickLabels([0.5, 1]), Is.EqualTo(new[] { "3.162E0", "1E1" }));
+    }
+
+    [Test]
     public void LinePlot_DegenerateInputs_DoNotThrow()
     {
         Assert.DoesNotThrow(() => LinePlot.Render(Array.Empty<PlotSeries>(), null, 200, 150, false));
