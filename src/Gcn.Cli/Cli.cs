@@ -19,6 +19,7 @@ public static partial class Cli
           train      train a GCN from a preset or a config file
           generate   generate an image from feature codes (mixing allowed)
           eval       measure a run on its held-out combinations (eval.json + grid)
+          augment    write a synthetic data set of mixed pairs (data augmentation)
           bench      time training steps, deconvolutions and GEMMs
           presets    list the built-in presets, or print one as JSON
           doctor     report the CUDA driver, device and libraries
@@ -43,6 +44,7 @@ public static partial class Cli
                 "train" => Train(rest, stdout, stderr),
                 "generate" => Generate(rest, stdout),
                 "eval" => Eval(rest, stdout),
+                "augment" => Augment(rest, stdout),
                 "bench" => Bench(rest, stdout),
                 "presets" => PresetsCommand(rest, stdout),
                 "doctor" => Doctor(rest, stdout),
@@ -250,6 +252,50 @@ public static partial class Cli
         model.GenerateCurrent();
         ImageIO.SavePng(outPath, model.Generator.Output.ToArray(), img.Channels, img.Height, img.Width);
         stdout.WriteLine($"wrote {outPath} ({img.Width}x{img.Height}) for {spec}");
+        return 0;
+    }
+
+    private const string AugmentHelp = """
+        gcn augment --run RUN --out DIR --mix FEATURE [--pairs N] [--fix F=V,..] [--min-confidence P]
+                    [--seed S] [--device cpu|cuda|auto] [--threads N] [--tf32]
+
+        The GCN as a data-augmentation tool (paper section 4.3.3): for pairs of values of
+        FEATURE (two people), generates every combination of the other features (or only the
+        values given with --fix, e.g. --fix transformation=r0) with the pair's codes mixed
+        0.5/0.5. The run's own classifier judges each image: its confidence is the smallest
+        probability it gives a requested value of a feature that was not mixed, and images below
+        --min-confidence (default 0.9) are dropped. Writes a data set into DIR (empty or new) in
+        the format every importer writes, FEATURE's values being the pairs ("p03+p17"), and
+        DIR/preview.png (the first 32 kept images).
+          --pairs N   N pairs chosen at random with --seed (default 1); default: every pair
+        """;
+
+    private static int Augment(string[] args, TextWriter stdout)
+    {
+        var a = new Args("augment", args, ["run", "out", "mix", "pairs", "fix", "min-confidence", "seed", "device", "threads"], ["tf32"]);
+        if (ShowHelp(a, stdout, AugmentHelp)) return 0;
+        a.NoPositional();
+        string runDir = a.Require("run"), outDir = a.Require("out"), mix = a.Require("mix");
+        RequireEmptyOutput(outDir);
+        var (config, _) = Evaluation.ReadRun(runDir, dataOverride: "-");
+        var names = ReadValueNames(runDir, config);
+        var fix = a.Get("fix")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        double minConfidence = a.Float("min-confidence") is null ? 0.9
+            : double.Parse(a.Get("min-confidence")!, System.Globalization.CultureInfo.InvariantCulture);
+        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), TextWriter.Null);
+        var model = Evaluation.LoadModel(runDir, config, backend, batch: config.Training.Batch);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (data, report) = Augmentation.Build(model, names, mix, a.Int("pairs", 1), fix, minConfidence, a.Int("seed", 0) ?? 1, stdout);
+        Dataset.Save(outDir, data);
+        string preview = Path.Combine(outDir, "preview.png");
+        int shown = Math.Min(32, data.Count), len = data.ImageSize;
+        var cells = new float[shown * len];
+        for (int i = 0; i < shown; i++) data.GetImage(i, cells.AsSpan(i * len, len));
+        ImageIO.SaveGridPng(preview, cells, data.Channels, data.Height, data.Width, 8);
+        stdout.WriteLine($"augment: kept {report.Kept} of {report.Generated} images ({report.Pairs.Count} pairs of {mix} x " +
+                         $"{report.Combinations} combinations; confidence >= {minConfidence}, lowest kept {report.LowestKeptConfidence:F3}) " +
+                         $"in {clock.Elapsed.TotalSeconds:F0} s");
+        stdout.WriteLine($"augment: wrote the data set {Path.GetFullPath(outDir)} and {preview}");
         return 0;
     }
 

@@ -59,7 +59,7 @@ public class CliTests
     [Test]
     public void EveryCommandHasHelp()
     {
-        foreach (var c in new[] { "demo", "data", "train", "generate", "eval", "presets" })
+        foreach (var c in new[] { "demo", "data", "train", "generate", "eval", "augment", "presets" })
         {
             var r = Run(c, "--help");
             Assert.That(r.Code, Is.EqualTo(0), c);
@@ -249,6 +249,44 @@ public class CliTests
         Assert.That(psnr, Is.EqualTo(held.GetProperty("psnr").GetDouble()).Within(1e-3));
         bool colorRight = row[Array.IndexOf(head, "color_judged")] == row[Array.IndexOf(head, "color")];
         Assert.That(colorRight ? 1.0 : 0.0, Is.EqualTo(held.GetProperty("accuracy").GetProperty("color").GetDouble()));
+
+        // augmentation: every pair of colours mixed 0.5/0.5, over every shape and side
+        string aug = Path.Combine(_dir, "aug");
+        var au = Run("augment", "--run", run, "--out", aug, "--mix", "color", "--min-confidence", "0", "--device", "cpu");
+        Assert.That(au.Code, Is.EqualTo(0), au.Err + au.Out);
+        Assert.That(au.Out, Does.Contain("kept 12 of 12 images (3 pairs of color x 4 combinations"));
+        var augmented = Dataset.Load(aug);
+        Assert.That(augmented.Count, Is.EqualTo(12));
+        Assert.That(augmented.Features[1].Values, Is.EqualTo(new[] { "red+green", "red+blue", "green+blue" }));
+        Assert.That(augmented.Features[0].Values, Is.EqualTo(new[] { "bar", "dot" }));
+        Assert.That(augmented.Labels[0], Is.EqualTo(new[] { 0, 0, 0 }));   // bar, red+green, left
+        Assert.That(augmented.Labels[1], Is.EqualTo(new[] { 0, 0, 1 }));   // bar, red+green, right
+        Assert.That(augmented.Labels[11], Is.EqualTo(new[] { 1, 2, 1 }));  // dot, green+blue, right
+        Assert.That(File.Exists(Path.Combine(aug, "preview.png")), Is.True);
+        // image 0 is what `generate` draws for the same mixed code
+        string mixed = Path.Combine(_dir, "mixed.png");
+        Assert.That(Run("generate", "--run", run, "--features", "shape=bar,color=red*0.5+green*0.5,side=left", "--out", mixed,
+            "--device", "cpu").Code, Is.EqualTo(0));
+        var drawn = ImageIO.LoadImageRgb(mixed).Chw;
+        var stored = augmented.GetImageBytes(0).ToArray();
+        for (int i = 0; i < stored.Length; i++)
+            Assert.That(stored[i], Is.EqualTo(drawn[i] * 255f).Within(1.01), $"byte {i}");
+
+        // --pairs and --fix narrow it; bad requests are one-line errors that write nothing
+        string aug2 = Path.Combine(_dir, "aug2");
+        var au2 = Run("augment", "--run", run, "--out", aug2, "--mix", "color", "--pairs", "2", "--fix", "side=right",
+            "--min-confidence", "0", "--device", "cpu");
+        Assert.That(au2.Code, Is.EqualTo(0), au2.Err + au2.Out);
+        var narrowed = Dataset.Load(aug2);
+        Assert.That(narrowed.Count, Is.EqualTo(2 * 2));
+        Assert.That(narrowed.Labels.Select(l => l[2]), Is.All.EqualTo(1));
+        string aug3 = Path.Combine(_dir, "aug3");
+        AssertOneLineError(Run("augment", "--run", run, "--out", aug3, "--mix", "hue"), "unknown feature 'hue'");
+        AssertOneLineError(Run("augment", "--run", run, "--out", aug3, "--mix", "color", "--fix", "side=up"), "unknown value 'up'");
+        AssertOneLineError(Run("augment", "--run", run, "--out", aug3, "--mix", "color", "--fix", "color=red"), "mixed feature");
+        AssertOneLineError(Run("augment", "--run", run, "--out", aug3, "--mix", "color", "--min-confidence", "1.5"), "--min-confidence");
+        Assert.That(Directory.Exists(aug3) && Directory.EnumerateFileSystemEntries(aug3).Any(), Is.False);
+        AssertOneLineError(Run("augment", "--run", run, "--out", aug, "--mix", "color"), "not empty");
     }
 
     [Test]
