@@ -290,28 +290,8 @@ public sealed unsafe partial class CpuFast
             int rows = Math.Min(Mr, mc - ir);
             float* ap = packA + (long)ir * kc;
             for (int jr = 0; jr < nc; jr += Nr)
-            {
-                int cols = Math.Min(Nr, nc - jr);
-                float* bp = ws.PackB + (long)jr * kc;
-                float* ct = c + (long)ir * ldc + jr;
-                if (rows == Mr && cols == Nr)
-                {
-                    if (avx512) GemmKernels.Avx512Tile(kc, ap, bp, ct, ldc, alpha, beta);
-                    else GemmKernels.PortableTile(kc, ap, bp, ct, ldc, alpha, beta);
-                    continue;
-                }
-
-                // edge tile: compute the full tile aside, then merge the valid part
-                if (avx512) GemmKernels.Avx512Tile(kc, ap, bp, ws.Tile, Nr, alpha, 0f);
-                else GemmKernels.PortableTile(kc, ap, bp, ws.Tile, Nr, alpha, 0f);
-                for (int r = 0; r < rows; r++)
-                {
-                    float* src = ws.Tile + r * Nr;
-                    float* dst = ct + (long)r * ldc;
-                    if (beta == 0) for (int j = 0; j < cols; j++) dst[j] = src[j];
-                    else for (int j = 0; j < cols; j++) dst[j] = src[j] + beta * dst[j];
-                }
-            }
+                Tile(avx512, rows, Math.Min(Nr, nc - jr), kc, alpha, beta, ap, ws.PackB + (long)jr * kc,
+                    c + (long)ir * ldc + jr, ldc, ws);
         }
     }
 
