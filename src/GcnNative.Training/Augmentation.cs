@@ -80,8 +80,11 @@ public static class Augmentation
             throw new ConfigException($"{chosen.Count} pairs x {combos.Count} combinations = {total} images, more than {MaxImages}; " +
                                       "use --pairs N or --fix FEATURE=VALUE");
 
-        var watch = Stopwatch.StartNew();
         int batch = model.Batch, len = model.Generator.Output.ItemLength;
+        if (total * len > Array.MaxLength)
+            throw new ConfigException($"{total} images of {len} bytes would exceed one images.u8 array ({Array.MaxLength} bytes); " +
+                                      "use --pairs N or --fix FEATURE=VALUE");
+        var watch = Stopwatch.StartNew();
         var img = model.Config.Image;
         var keptPixels = new List<byte[]>();
         var keptLabels = new List<int[]>();
