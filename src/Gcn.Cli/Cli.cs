@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using GcnNative.Cpu;
 using GcnNative.Data;
 using GcnNative.Model;
@@ -245,7 +246,7 @@ public static partial class Cli
             stdout.WriteLine($"wrote {outPath}: {grid.Description}");
             return 0;
         }
-        if (a.Has("with") || a.Has("steps")) throw new UsageException("generate: --with and --steps need --mix FEATURE");
+        if (a.Has("with") || a.Has("steps")) throw new UsageException("--with and --steps need --mix FEATURE");
         using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), TextWriter.Null);
         var model = Evaluation.LoadModel(runDir, config, backend, batch: 1);
         BatchFeeder.FillCodes(model, [codes]);
@@ -303,13 +304,12 @@ public static partial class Cli
     {
         string info = Path.Combine(runDir, Trainer.RunInfoFile);
         if (!File.Exists(info)) return null;
-        using var doc = JsonDocument.Parse(File.ReadAllText(info));
-        if (!doc.RootElement.TryGetProperty("features", out var features)) return null;
+        if (Evaluation.ReadRunInfo(info)?["features"] is not JsonObject features) return null;
         var names = new List<IReadOnlyList<string>>();
         foreach (var f in config.Features)
         {
-            if (!features.TryGetProperty(f.Name, out var values)) return null;
-            names.Add(values.EnumerateArray().Select(v => v.GetString() ?? "").ToArray());
+            if (features[f.Name] is not JsonArray values) return null;
+            names.Add(values.Select(v => v?.ToString() ?? "").ToArray());
         }
         return names;
     }

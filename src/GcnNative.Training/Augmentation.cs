@@ -51,6 +51,7 @@ public static class Augmentation
 
         // the values each other feature takes: all, or the one fixed
         var choices = Enumerable.Range(0, features.Count).Select(i => Enumerable.Range(0, features[i].Classes).ToArray()).ToArray();
+        var fixedSeen = new HashSet<int>();
         foreach (string item in fixedValues)
         {
             int eq = item.IndexOf('=');
@@ -59,6 +60,8 @@ public static class Augmentation
             int g = Enumerable.Range(0, features.Count).FirstOrDefault(i => features[i].Name == name, -1);
             if (g < 0) throw new ConfigException($"--fix: unknown feature '{name}' (expected one of: {string.Join(", ", features.Select(x => x.Name))})");
             if (g == f) throw new ConfigException($"--fix: '{name}' is the mixed feature; fix only the others");
+            if (fixedSeen.Contains(g)) throw new ConfigException($"--fix: feature '{name}' is given twice");
+            fixedSeen.Add(g);
             choices[g] = [ValueIndex(value, name, valueNames[g])];
         }
 
@@ -137,8 +140,8 @@ public static class Augmentation
 
         var report = new AugmentReport(feature, chosen, combos.Count, (int)total, keptPixels.Count, lowestKept, highest);
         if (keptPixels.Count == 0)
-            throw new TrainingException($"augment: none of {total} images reached confidence {minConfidence} " +
-                                        $"(the highest was {highest:F3}); lower --min-confidence");
+            throw new TrainingException($"none of {total} images reached confidence {minConfidence} " +
+                                        $"(the highest was {highest:G6}); lower --min-confidence");
 
         var outFeatures = new DatasetFeature[features.Count];
         for (int i = 0; i < features.Count; i++)

@@ -34,10 +34,23 @@ public static class Evaluation
         {
             string infoPath = Path.Combine(runDir, Trainer.RunInfoFile);
             if (!File.Exists(infoPath)) throw new TrainingException($"{infoPath}: not found; pass --data DIR");
-            var info = JsonNode.Parse(File.ReadAllText(infoPath));
+            var info = ReadRunInfo(infoPath);
             data = info?["data"]?.GetValue<string>() ?? throw new TrainingException($"{infoPath}: field 'data' missing; pass --data DIR");
         }
         return (config, data);
+    }
+
+    /// <summary>Parses RUN/run.json; a damaged file is a one-line error that names it.</summary>
+    public static JsonNode? ReadRunInfo(string path)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new TrainingException($"{path}: not valid JSON ({e.Message.Split('.')[0]}); expected the run.json that gcn train writes");
+        }
     }
 
     public static GcnModel LoadModel(string runDir, GcnConfig config, IBackend backend, int batch)
@@ -199,7 +212,7 @@ public static class Evaluation
     {
         string info = Path.Combine(runDir, Trainer.RunInfoFile);
         if (!File.Exists(info)) return null;
-        return JsonNode.Parse(File.ReadAllText(info))?["split"]?.GetValue<string>();
+        return ReadRunInfo(info)?["split"]?.GetValue<string>();
     }
 
     private static void WriteJson(EvalResult r, GcnConfig config, string runDir, string dataDir,

@@ -287,6 +287,17 @@ public class CliTests
         AssertOneLineError(Run("augment", "--run", run, "--out", aug3, "--mix", "color", "--min-confidence", "1.5"), "--min-confidence");
         Assert.That(Directory.Exists(aug3) && Directory.EnumerateFileSystemEntries(aug3).Any(), Is.False);
         AssertOneLineError(Run("augment", "--run", run, "--out", aug, "--mix", "color"), "not empty");
+        AssertOneLineError(Run("augment", "--run", run, "--out", aug3, "--mix", "color", "--fix", "side=left,side=right"),
+            "'side' is given twice");
+
+        // a damaged run.json is a user error naming the file, not an internal error
+        string broken = Path.Combine(_dir, "broken-run");
+        Directory.CreateDirectory(broken);
+        foreach (var file in Directory.GetFiles(run)) File.Copy(file, Path.Combine(broken, Path.GetFileName(file)));
+        File.WriteAllText(Path.Combine(broken, "run.json"), "{not json");
+        AssertOneLineError(Run("eval", "--run", broken, "--device", "cpu"), "run.json: not valid JSON");
+        AssertOneLineError(Run("generate", "--run", broken, "--features", "shape=dot,color=red,side=left", "--out", mixed),
+            "run.json: not valid JSON");
     }
 
     [Test]
