@@ -62,7 +62,7 @@ public static class Augmentation
             if (g == f) throw new ConfigException($"--fix: '{name}' is the mixed feature; fix only the others");
             if (fixedSeen.Contains(g)) throw new ConfigException($"--fix: feature '{name}' is given twice");
             fixedSeen.Add(g);
-            choices[g] = [ValueIndex(value, name, valueNames[g])];
+            choices[g] = [FeatureCodes.ValueIndex(name, value, features[g].Classes, names?[g], "--fix")];
         }
 
         var allPairs = new List<(int A, int B)>();
@@ -178,17 +178,6 @@ public static class Augmentation
             result[n] = worst;
         }
         return result;
-    }
-
-    private static int ValueIndex(string value, string feature, IReadOnlyList<string> values)
-    {
-        if (value.StartsWith('#') && int.TryParse(value[1..], out int index))
-        {
-            if (index < 0 || index >= values.Count) throw new ConfigException($"--fix: {feature}={value} is out of range 0..{values.Count - 1}");
-            return index;
-        }
-        for (int i = 0; i < values.Count; i++) if (values[i] == value) return i;
-        throw new ConfigException($"--fix: unknown value '{value}' for '{feature}' (expected {string.Join(", ", values.Take(12))}{(values.Count > 12 ? ", ..." : "")}, or #index)");
     }
 
     private static List<int[]> Cartesian(int[][] sets)

@@ -20,14 +20,7 @@ public sealed record MixingGrid(List<float[][]> Codes, int Columns, string Descr
         {
             // reuse the feature-code parser for one feature: every other feature from the base
             var spec = string.Join(",", features.Select((x, i) => i == f ? $"{x.Name}={v}" : $"{x.Name}=#{ArgMax(baseCodes[i])}"));
-            try
-            {
-                others.Add(FeatureCodes.Parse(spec, features, names)[f]);
-            }
-            catch (ConfigException e) when (e.Message.StartsWith("--features: ", StringComparison.Ordinal))
-            {
-                throw new ConfigException("--with: " + e.Message["--features: ".Length..]);
-            }
+            others.Add(FeatureCodes.Parse(spec, features, names, "--with")[f]);
         }
         if (others.Count == 0) throw new ConfigException("--with: give at least one value to mix with");
         if (others.Count > 63) throw new ConfigException($"--with: at most 63 values, got {others.Count}");
