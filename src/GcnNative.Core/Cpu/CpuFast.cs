@@ -34,6 +34,7 @@ public sealed unsafe partial class CpuFast : IDisposable
         _workspaces = new Workspace[Threads];
         for (int w = 0; w < Threads; w++) _workspaces[w] = new Workspace(this);
         _gemmBody = GemmPart;
+        _depthBody = DepthPart;
         InitConvBodies();
         InitElementwiseBodies();
     }
@@ -65,6 +66,7 @@ public sealed unsafe partial class CpuFast : IDisposable
         _pool.Dispose();
         foreach (var ws in _workspaces) ws.Dispose();
         _packedWeights.Dispose();
+        _depthScratch.Dispose();
     }
 
     /// <summary>64-byte aligned native floats that grow to the largest size asked for.</summary>
@@ -97,7 +99,7 @@ public sealed unsafe partial class CpuFast : IDisposable
     internal sealed class Workspace : IDisposable
     {
         public readonly float* PackA;   // [MC x KC] in MR-row panels
-        public readonly float* PackB;   // [KC x NC] in NR-column panels
+        public readonly float* PackB;   // [KC x NC] in NR-column panels, or a GemmDepthStream row block
         public readonly float* Tile;    // [MR x NR] for edge tiles
         public float[] Col = [];        // im2col matrix [K, columns]
         public float[] Gathered = [];   // dy of an image group as [Cout, columns], or a GEMM result before scatter
@@ -106,7 +108,7 @@ public sealed unsafe partial class CpuFast : IDisposable
         public Workspace(CpuFast owner)
         {
             PackA = Alloc(McMax * KcMax);
-            PackB = Alloc(KcMax * (NcMax + owner.Nr));
+            PackB = Alloc(Math.Max(KcMax * (NcMax + owner.Nr), DepthKc * (DepthNc + 16)));
             Tile = Alloc(owner.Mr * owner.Nr);
         }
 

@@ -36,9 +36,22 @@ internal static unsafe class GemmKernels
 
     // ---- AVX-512: 8 rows x 32 columns -------------------------------------------------
 
-    /// <summary>c[8, 32] (ldc) = alpha * ap[kc][8] . bp[kc][32] + beta * c.</summary>
+    /// <summary>
+    /// c[8, 32] (ldc) = alpha * ap[kc][8] . bp[kc][32] + beta * c. Depth step p of B is at
+    /// bp + p * ldbp: a packed panel (ldbp 32), or 32 columns of a row-major block.
+    /// </summary>
+    /// <param name="pf">
+    /// Optional: the kernel also prefetches <paramref name="pfLines"/> cache lines into L2, one
+    /// at every depth step p with p &amp; <paramref name="pfMask"/> == 0 (any left over at the
+    /// end), so that a later block comes in from DRAM while this one is multiplied; a burst of
+    /// prefetches up front stalls on the full miss queue instead. The lines are taken left to
+    /// right from rows of <paramref name="pfLen"/> floats, <paramref name="pfLd"/> apart,
+    /// starting at float <paramref name="pfCol"/> of the row at <paramref name="pf"/>.
+    /// </param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Avx512Tile(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta)
+    public static void Avx512Tile(int kc, float* ap, float* bp, float* c, int ldc, float alpha, float beta,
+        int ldbp = Avx512Nr, float* pf = null, int pfLd = 0, int pfLen = 0, int pfCol = 0, int pfLines = 0,
+        int pfMask = 3)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -65,8 +78,14 @@ internal static unsafe class GemmKernels
             a = Vector512.Create(ap[7]);
             c70 = Avx512F.FusedMultiplyAdd(a, b0, c70); c71 = Avx512F.FusedMultiplyAdd(a, b1, c71);
             ap += 8;
-            bp += 32;
+            bp += ldbp;
+            if (pfLines > 0 && (p & pfMask) == 0)
+            {
+                PrefetchLine(ref pf, ref pfCol, pfLd, pfLen);
+                pfLines--;
+            }
         }
+        for (; pfLines > 0; pfLines--) PrefetchLine(ref pf, ref pfCol, pfLd, pfLen);
         Store512(c, alpha, beta, c00, c01);
         Store512(c + ldc, alpha, beta, c10, c11);
         Store512(c + 2 * ldc, alpha, beta, c20, c21);
@@ -150,6 +169,19 @@ internal static unsafe class GemmKernels
         {
             float* d = c + (long)j * ldc;
             for (int i = 0; i < rows; i++) d[i] = alpha * t[j * 8 + i] + (beta == 0 ? 0 : beta * d[i]);
+        }
+    }
+
+    /// <summary>Prefetches the line at row + col into L2 and steps to the next (the next row past len).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchLine(ref float* row, ref int col, int ld, int len)
+    {
+        Sse.Prefetch1(row + col);
+        col += 16;
+        if (col >= len)
+        {
+            col = 0;
+            row += ld;
         }
     }
 

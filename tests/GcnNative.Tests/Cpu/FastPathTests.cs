@@ -86,8 +86,10 @@ public class FastPathTests
 
     /// <summary>
     /// The paths for a batch-sized m: weights read in place for A . B^T (m up to 64, tiles of
-    /// C merged transposed, depth blocks of 512) and the streaming nest for A . B (m up to
-    /// 192, n of four panels or more), on edges of every block size.
+    /// C merged transposed, depth blocks of 2048); rows of B streamed for A . B (m up to 192,
+    /// n of four panels or more); and, where k &gt;= 4 n, the depth split in halves summed at
+    /// the end, with op(A) plain or transposed. Shapes fall on edges of every block size (8 x
+    /// 32 tiles, 64-row blocks, 2048-column blocks, halves that are not whole blocks).
     /// </summary>
     [Test]
     public void GemmSmallBatchPathsMatchReference()
@@ -97,13 +99,18 @@ public class FastPathTests
         {
             int seed = 7;
             foreach (int m in new[] { 1, 31, 33, 64 })
-            foreach (var (n, k) in new[] { (8, 17), (13, 511), (300, 513), (1031, 40), (9, 1100) })
+            foreach (var (n, k) in new[] { (8, 17), (13, 511), (300, 513), (1031, 40), (9, 1100), (40, 4200) })
             foreach (var (alpha, beta) in new[] { (1f, 0f), (0.5f, -2f) })
                 CheckGemm(fast, false, true, m, n, k, alpha, beta, seed++);
             foreach (int m in new[] { 1, 64, 100, 192 })
             foreach (var (n, k) in new[] { (128, 256), (300, 300), (777, 600) })
             foreach (var (alpha, beta) in new[] { (1f, 0f), (-1.5f, 0.25f) })
                 CheckGemm(fast, false, false, m, n, k, alpha, beta, seed++);
+            foreach (int m in new[] { 14, 37, 64, 192 })
+            foreach (var (n, k) in new[] { (128, 600), (200, 1237), (1031, 4200) })
+            foreach (var (ta, alpha, beta) in new[] { (false, 1f, 0f), (true, 0.5f, -2f) })
+                CheckGemm(fast, ta, false, m, n, k, alpha, beta, seed++);
+            CheckGemm(fast, false, false, 5, 2100, 8450, 1f, 0.5f, seed++);
         }
     }
 
@@ -115,7 +122,8 @@ public class FastPathTests
         using var two = new CpuFast(2);
         using var three = new CpuFast(3);
         foreach (var (ta, tb, m, n, k) in new[] { (false, true, 100, 40, 700), (false, true, 64, 1031, 600),
-                     (false, false, 64, 777, 300), (true, false, 130, 65, 257), (false, true, 33, 9, 1100) })
+                     (false, false, 64, 777, 300), (true, false, 130, 65, 257), (false, true, 33, 9, 1100),
+                     (false, false, 64, 1024, 4100), (true, false, 50, 200, 1237), (false, false, 70, 300, 100) })
         {
             var a = Random(m * k, m);
             var b = Random(k * n, n);
@@ -134,15 +142,16 @@ public class FastPathTests
     public void GemmBetaZeroIgnoresNaNInC()
     {
         using var fast = new CpuFast(2);
-        foreach (var (m, n, k) in new[] { (9, 35, 5), (64, 300, 40) })
+        foreach (var (tb, m, n, k) in new[] { (true, 9, 35, 5), (true, 64, 300, 40), (false, 37, 300, 100),
+                     (false, 37, 130, 1300) })
         {
             var a = Random(m * k, 1);
             var b = Random(k * n, 2);
             var c = new float[m * n];
             Array.Fill(c, float.NaN);
-            fast.Gemm(false, true, m, n, k, 1f, a, b, 0f, c);
+            fast.Gemm(false, tb, m, n, k, 1f, a, b, 0f, c);
             var expected = new float[m * n];
-            CpuReference.Gemm(false, true, m, n, k, 1f, a, b, 0f, expected);
+            CpuReference.Gemm(false, tb, m, n, k, 1f, a, b, 0f, expected);
             AssertClose(expected, c, k, $"beta 0 over NaN {m}x{n}x{k}");
         }
     }
