@@ -257,8 +257,11 @@ public sealed unsafe partial class CpuFast
     {
         int inW = g.InWidth, k = g.Kernel, s = g.Stride, outW = g.OutWidth;
         int usedW = (outW - 1) * s + k;   // columns any window touches
-        float* colMax = stackalloc float[usedW];
         int vc = Vector<float>.Count;
+        int padded = (usedW + vc - 1) / vc * vc + k + vc;
+        float* colMax = stackalloc float[padded];
+        float* windowMax = stackalloc float[padded];
+        new Span<float>(colMax, padded).Fill(float.NegativeInfinity);
         var negInf = new Vector<float>(float.NegativeInfinity);
         fixed (float* px = x, py = y)
         {
@@ -287,15 +290,21 @@ public sealed unsafe partial class CpuFast
                     }
                     colMax[w] = best;
                 }
+                // windows starting at every column w (vectors of shifted loads, no branches), then
+                // every s-th of them; colMax is padded so the shifted loads stay inside it
                 float* yr = py + ((long)p * g.OutHeight + oh) * outW;
-                for (int ow = 0; ow < outW; ow++)
+                int starts = (outW - 1) * s + 1;
+                for (w = 0; w < starts; w += vc)
                 {
-                    float* c = colMax + ow * s;
-                    float best = float.NegativeInfinity;
-                    for (int kw = 0; kw < k; kw++)
-                        if (c[kw] > best) best = c[kw];
-                    yr[ow] = best;
+                    var best = Vector.Load(colMax + w);
+                    for (int kw = 1; kw < k; kw++)
+                    {
+                        var v = Vector.Load(colMax + w + kw);
+                        best = Vector.ConditionalSelect(Vector.GreaterThan(v, best), v, best);
+                    }
+                    best.Store(windowMax + w);
                 }
+                for (int ow = 0; ow < outW; ow++) yr[ow] = windowMax[ow * s];
             }
         }
     }
