@@ -46,6 +46,8 @@ public sealed class Args
                     if (i + 1 >= list.Count) throw new UsageException($"--{name} needs a value");
                     value = list[++i];
                 }
+                if (_values.TryGetValue(name, out var earlier))
+                    throw new UsageException($"--{name} is given twice ('{earlier}' and '{value}'); give it once");
                 _values[name] = value;
             }
             else
@@ -75,12 +77,22 @@ public sealed class Args
         return v;
     }
 
-    public float? Float(string name, float min = float.MinValue)
+    public float? Float(string name, float min = float.MinValue, float max = float.MaxValue)
     {
         string? s = Get(name);
         if (s is null) return null;
-        if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) || !float.IsFinite(v) || v < min)
-            throw new UsageException($"--{name} expects a number >= {min}, got '{s}'");
+        if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) || !float.IsFinite(v)
+            || v < min || v > max)
+        {
+            string expected = (min, max) switch
+            {
+                (float.MinValue, float.MaxValue) => "a finite number",
+                (_, float.MaxValue) => $"a number >= {min.ToString(CultureInfo.InvariantCulture)}",
+                (float.MinValue, _) => $"a number <= {max.ToString(CultureInfo.InvariantCulture)}",
+                _ => $"a number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}",
+            };
+            throw new UsageException($"--{name} expects {expected}, got '{s}'");
+        }
         return v;
     }
 

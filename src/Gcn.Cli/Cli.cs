@@ -194,15 +194,15 @@ public static partial class Cli
         string dataDir = a.Require("data"), runDir = a.Require("out");
         var options = new TrainOptions(runDir, dataDir, a.Int("iterations", 1), a.Int("batch", 1), a.Int("seed", 0),
             a.Float("classification-weight", 0), a.Has("resume"), a.Get("config") ?? $"preset '{a.Get("preset")}'");
+        var dataset = Dataset.Load(dataDir);   // before the device line: a data error comes first
         using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), stdout);
-        TrainRun(config, backend, dataDir, options, stdout, stderr);
+        TrainRun(config, backend, dataset, options, stdout, stderr);
         return 0;
     }
 
-    internal static void TrainRun(GcnConfig config, IBackend backend, string dataDir, TrainOptions options,
+    internal static void TrainRun(GcnConfig config, IBackend backend, Dataset dataset, TrainOptions options,
         TextWriter stdout, TextWriter stderr)
     {
-        var dataset = Dataset.Load(dataDir);
         var trainer = new Trainer(config, backend, new DatasetImages(dataset), dataset.TrainIndices(),
             dataset.HeldOutIndices(), options with { SplitId = Evaluation.SplitId(dataset) }, stdout, Console.IsErrorRedirected ? null : stderr);
         trainer.Run();
@@ -277,16 +277,18 @@ public static partial class Cli
         if (ShowHelp(a, stdout, AugmentHelp)) return 0;
         a.NoPositional();
         string runDir = a.Require("run"), outDir = a.Require("out"), mix = a.Require("mix");
+        double minConfidence = a.Float("min-confidence", 0, 1) is null ? 0.9
+            : double.Parse(a.Get("min-confidence")!, System.Globalization.CultureInfo.InvariantCulture);
+        int? pairs = a.Int("pairs", 1);
+        int seed = a.Int("seed", 0) ?? 1;
         RequireEmptyOutput(outDir);
         var (config, _) = Evaluation.ReadRun(runDir, dataOverride: "-");
         var names = ReadValueNames(runDir, config);
         var fix = a.Get("fix")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
-        double minConfidence = a.Float("min-confidence") is null ? 0.9
-            : double.Parse(a.Get("min-confidence")!, System.Globalization.CultureInfo.InvariantCulture);
         using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), TextWriter.Null);
         var model = Evaluation.LoadModel(runDir, config, backend, batch: config.Training.Batch);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (data, report) = Augmentation.Build(model, names, mix, a.Int("pairs", 1), fix, minConfidence, a.Int("seed", 0) ?? 1, stdout);
+        var (data, report) = Augmentation.Build(model, names, mix, pairs, fix, minConfidence, seed, stdout);
         Dataset.Save(outDir, data);
         string preview = Path.Combine(outDir, "preview.png");
         int shown = Math.Min(32, data.Count), len = data.ImageSize;
@@ -387,6 +389,12 @@ public static partial class Cli
         using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), stdout);
         string checkpoint = Path.Combine(runDir, Trainer.CheckpointFile);
         int done = File.Exists(checkpoint) ? CheckpointIteration(checkpoint) : 0;
+        if (done == 0 && Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any())
+        {
+            // the demo's own run folder, left by a start stopped before its first checkpoint
+            stdout.WriteLine($"demo: {runDir} holds a start with no checkpoint; starting it again");
+            Directory.Delete(runDir, recursive: true);
+        }
         if (done >= iterations)
         {
             stdout.WriteLine($"demo: {runDir} is already trained ({done} iterations)");
@@ -395,7 +403,7 @@ public static partial class Cli
         {
             var options = new TrainOptions(runDir, dataDir, iterations, null, null, weight, Resume: done > 0,
                 ConfigSource: $"preset '{preset}'");
-            TrainRun(config, backend, dataDir, options, stdout, stderr);
+            TrainRun(config, backend, Dataset.Load(dataDir), options, stdout, stderr);
         }
         var result = Evaluation.Run(runDir, dataDir, backend, stdout);
         string? mixing = null;

@@ -29,9 +29,16 @@ public sealed partial class Dataset
         return new Dataset(m.Name, m.Channels, m.Height, m.Width, m.Features, pixels, labels, heldout);
     }
 
+    /// <summary>The length of what a path names, following symbolic links (FileInfo gives the link's own).</summary>
+    private static long LengthOf(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return stream.Length;
+    }
+
     private static string ReadSmallText(string path)
     {
-        long length = new FileInfo(path).Length;
+        long length = LengthOf(path);
         if (length > MaxManifestBytes)
             throw new GcnDataException(path, $"is {length} bytes, expected a small text file (at most {MaxManifestBytes} bytes)");
         return File.ReadAllText(path);
@@ -43,7 +50,7 @@ public sealed partial class Dataset
     {
         if (!File.Exists(path))
             throw new GcnDataException(path, "not found, expected a dataset folder with dataset.json, images.u8 and labels.csv");
-        long length = new FileInfo(path).Length;
+        long length = LengthOf(path);
         if (length > MaxManifestBytes)
             throw new GcnDataException(path, $"is {length} bytes, expected a small JSON manifest (at most {MaxManifestBytes} bytes)");
         JsonDocument doc;
@@ -136,7 +143,7 @@ public sealed partial class Dataset
         long expected = (long)m.Count * m.Channels * m.Height * m.Width;
         if (!File.Exists(path))
             throw new GcnDataException(path, $"not found, expected {expected} bytes of pixels");
-        long actual = new FileInfo(path).Length;
+        long actual = LengthOf(path);
         // Compare before allocating: a wrong header must not make us allocate what it claims.
         if (actual != expected)
             throw new GcnDataException(path, $"has {actual} bytes but {Path.GetFileName(manifestPath)} says " +

@@ -33,6 +33,8 @@ public static class FeatureCodes
             seen[f] = true;
             foreach (string term in part[(eq + 1)..].Split('+', StringSplitOptions.TrimEntries))
             {
+                if (term.Length == 0)
+                    throw new ConfigException($"{option}: '{part}' has an empty term (join values with '+', e.g. {name}=a*0.5+b*0.5)");
                 string value = term;
                 float weight = 1f;
                 int star = term.LastIndexOf('*');

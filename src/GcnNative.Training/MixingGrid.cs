@@ -44,7 +44,7 @@ public sealed record MixingGrid(List<float[][]> Codes, int Columns, string Descr
         for (int s = 0; s < steps; s++) cells.Add(With(Mix(baseCodes[f], others[0], s / (float)(steps - 1))));
         Pad(cells, columns, blank);
         return new MixingGrid(cells, columns,
-            $"{feature}: row 1 base and {others.Count} others alone, row 2 base mixed 0.5/0.5 with each, row 3 {steps} steps from base to the first");
+            $"{feature}: row 1 base and {others.Count} other{(others.Count == 1 ? "" : "s")} alone, row 2 base mixed 0.5/0.5 with each, row 3 {steps} steps from base to the first");
     }
 
     private static void Pad(List<float[][]> cells, int columns, float[]? blank)

@@ -73,6 +73,9 @@ public sealed class Trainer
                 $"{checkpoint}: a run already exists here; pass --resume to continue it or choose another --out");
         if (_options.Resume && !File.Exists(checkpoint))
             throw new TrainingException($"{checkpoint}: nothing to resume (no checkpoint)");
+        if (!_options.Resume && Directory.Exists(_options.RunDir) && Directory.EnumerateFileSystemEntries(_options.RunDir).Any())
+            throw new TrainingException(
+                $"{_options.RunDir}: not empty and holds no run; give --out an empty or new folder (a run writes several files there)");
         if (_train.Count == 0)
             throw new TrainingException($"{Path.Combine(_options.DataDir, "heldout.csv")}: holds out every image; nothing is left to train on");
 

@@ -51,6 +51,36 @@ public class CliTests
     }
 
     [Test]
+    public void RepeatedOptionsAndOutOfRangeNumbersAreRefused()
+    {
+        AssertOneLineError(Run("bench", "step", "--preset", "mnist", "--preset", "faces"),
+            "--preset is given twice ('mnist' and 'faces')");
+        AssertOneLineError(Run("augment", "--run", _dir, "--out", Path.Combine(_dir, "a"), "--mix", "c", "--min-confidence", "nan"),
+            "--min-confidence expects a number from 0 to 1, got 'nan'");
+        AssertOneLineError(Run("train", "--preset", "mnist", "--data", _dir, "--out", Path.Combine(_dir, "r"),
+                "--classification-weight", "-1"),
+            "--classification-weight expects a number >= 0, got '-1'");
+    }
+
+    [Test]
+    public void TrainRefusesAFolderWithOtherFilesAndChecksTheDataBeforeTheDevice()
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        // --out pointed at the data folder by mistake: nothing there is touched
+        var before = Directory.GetFiles(data).ToDictionary(f => f, File.ReadAllBytes);
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", data, "--device", "cpu"),
+            "not empty and holds no run");
+        Assert.That(Directory.GetFiles(data), Is.EquivalentTo(before.Keys));
+        foreach (var (f, bytes) in before) Assert.That(File.ReadAllBytes(f), Is.EqualTo(bytes), f);
+
+        var r = Run("train", "--config", config, "--data", Path.Combine(_dir, "nowhere"), "--out", Path.Combine(_dir, "run"),
+            "--device", "cpu");
+        AssertOneLineError(r, "nowhere");
+        Assert.That(r.Out, Does.Not.Contain("device:"), "the data error comes before the device line");
+    }
+
+    [Test]
     public void UnknownPresetNamesTheKnownOnes()
     {
         AssertOneLineError(Run("bench", "step", "--preset", "nope"), "unknown preset 'nope'", "mnist-small");
@@ -210,6 +240,8 @@ public class CliTests
             "unknown feature 'hue'");
         AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,side=right", "--out", png),
             "missing color");
+        AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=red+,side=right", "--out", png),
+            "'color=red+' has an empty term");
 
         string grid = Path.Combine(_dir, "mix.png");
         var m = Run("generate", "--run", run, "--features", "shape=dot,color=red,side=left", "--mix", "color",

@@ -115,6 +115,14 @@ public class DatasetTests
     {
         Broken(t => File.WriteAllBytes(t["ds/images.u8"], new byte[29]), "images.u8", "has 29 bytes", "5 images of 1x2x3 (30 bytes)");
         Broken(t => File.Delete(t["ds/images.u8"]), "images.u8", "not found");
+        // a link is measured by what it names, not by the link itself
+        Broken(t =>
+        {
+            string target = t["ds/elsewhere.bin"];
+            File.WriteAllBytes(target, new byte[31]);
+            File.Delete(t["ds/images.u8"]);
+            File.CreateSymbolicLink(t["ds/images.u8"], target);
+        }, "images.u8", "has 31 bytes");
         Broken(t => File.Delete(t["ds/labels.csv"]), "labels.csv", "not found");
         Broken(t => File.WriteAllText(t["ds/labels.csv"], "index,size,shape\n"), "labels.csv", "line 1", "expected 'index,shape,size'");
         Broken(t => File.WriteAllText(t["ds/labels.csv"], "index,shape,size\n0,0,0\n1,1,2\n"), "labels.csv", "has 2 label rows", "count 5");
