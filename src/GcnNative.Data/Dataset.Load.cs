@@ -29,11 +29,16 @@ public sealed partial class Dataset
         return new Dataset(m.Name, m.Channels, m.Height, m.Width, m.Features, pixels, labels, heldout);
     }
 
-    /// <summary>The length of what a path names, following symbolic links (FileInfo gives the link's own).</summary>
+    /// <summary>
+    /// The length of what a path names, following symbolic links (FileInfo gives the link's
+    /// own); nothing is opened, so a special file cannot block the check.
+    /// </summary>
     private static long LengthOf(string path)
     {
-        using var stream = File.OpenRead(path);
-        return stream.Length;
+        var info = new FileInfo(path);
+        if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target)
+            info = target;
+        return info.Length;
     }
 
     private static string ReadSmallText(string path)
