@@ -43,7 +43,9 @@ public sealed class Args
             {
                 if (value is null)
                 {
-                    if (i + 1 >= list.Count) throw new UsageException($"--{name} needs a value");
+                    // "--data --out x": the next option is not this one's value
+                    if (i + 1 >= list.Count || list[i + 1].StartsWith("--", StringComparison.Ordinal))
+                        throw new UsageException($"--{name} needs a value");
                     value = list[++i];
                 }
                 if (_values.TryGetValue(name, out var earlier))
@@ -68,14 +70,17 @@ public sealed class Args
     public string Require(string name) =>
         Get(name) ?? throw new UsageException($"--{name} is required (see gcn {_command} --help)");
 
-    public int? Int(string name, int min = int.MinValue)
+    public int? Int(string name, int min = int.MinValue, int max = int.MaxValue)
     {
         string? s = Get(name);
         if (s is null) return null;
-        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
-            throw new UsageException($"--{name} expects an integer >= {min}, got '{s}'");
+        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
+            throw new UsageException($"--{name} expects an integer from {min} to {max}, got '{s}'");
         return v;
     }
+
+    /// <summary>--threads: 1 to 4 x this machine's cores (more only adds waiting and memory).</summary>
+    public int? Threads() => Int("threads", 1, 4 * Environment.ProcessorCount);
 
     public float? Float(string name, float min = float.MinValue, float max = float.MaxValue)
     {

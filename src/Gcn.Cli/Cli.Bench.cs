@@ -46,7 +46,7 @@ public static partial class Cli
         a.NoPositional();
         var config = LoadConfig(a);
         bool json = a.Has("json");
-        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), json ? TextWriter.Null : stdout);
+        using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), json ? TextWriter.Null : stdout);
         int batch = a.Int("batch", 1) ?? config.Training.Batch;
         int iterations = a.Int("iterations", 1) ?? 5;
         var r = StepBench.Run(config, backend, batch, iterations, a.Int("warmup", 0) ?? 2, a.Has("layers"));
@@ -76,7 +76,7 @@ public static partial class Cli
         if (ShowHelp(a, stdout, BenchHelp)) return 0;
         a.NoPositional();
         bool json = a.Has("json");
-        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), json ? TextWriter.Null : stdout);
+        using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), json ? TextWriter.Null : stdout);
         // The CPU's peak is what the percentages compare with (on a GPU the column is left out).
         // It is measured before and after the shapes and the better one kept: on a shared
         // machine a neighbour's burst during one measurement would otherwise inflate every %.

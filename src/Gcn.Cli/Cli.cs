@@ -143,6 +143,7 @@ public static partial class Cli
     /// <summary>An import never writes over files (an edited heldout.csv, another data set).</summary>
     private static void RequireEmptyOutput(string dir)
     {
+        if (File.Exists(dir)) throw new UsageException($"{dir}: is a file; --out expects a folder (new or empty)");
         if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
             throw new UsageException(
                 $"{dir}: the folder is not empty{(File.Exists(Path.Combine(dir, Dataset.ManifestFile)) ? " (it holds a data set)" : "")}; " +
@@ -195,7 +196,7 @@ public static partial class Cli
         var options = new TrainOptions(runDir, dataDir, a.Int("iterations", 1), a.Int("batch", 1), a.Int("seed", 0),
             a.Float("classification-weight", 0), a.Has("resume"), a.Get("config") ?? $"preset '{a.Get("preset")}'");
         var dataset = Dataset.Load(dataDir);   // before the device line: a data error comes first
-        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), stdout);
+        using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), stdout);
         TrainRun(config, backend, dataset, options, stdout, stderr);
         return 0;
     }
@@ -239,7 +240,7 @@ public static partial class Cli
         if (a.Get("mix") is { } mix)
         {
             var grid = MixingGrid.Build(config.Features, names, codes, mix, a.Require("with"), a.Int("steps", 2) ?? 9);
-            using var gridBackend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), TextWriter.Null);
+            using var gridBackend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), TextWriter.Null);
             var gridModel = Evaluation.LoadModel(runDir, config, gridBackend, batch: grid.Codes.Count);
             var images = MixingGrid.Render(gridModel, grid);
             Pictures.SaveGrid(outPath, images, grid.Codes.Count, img.Channels, img.Height, img.Width, grid.Columns);
@@ -247,7 +248,7 @@ public static partial class Cli
             return 0;
         }
         if (a.Has("with") || a.Has("steps")) throw new UsageException("--with and --steps need --mix FEATURE");
-        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), TextWriter.Null);
+        using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), TextWriter.Null);
         var model = Evaluation.LoadModel(runDir, config, backend, batch: 1);
         BatchFeeder.FillCodes(model, [codes]);
         model.GenerateCurrent();
@@ -285,7 +286,7 @@ public static partial class Cli
         var (config, _) = Evaluation.ReadRun(runDir, dataOverride: "-");
         var names = ReadValueNames(runDir, config);
         var fix = a.Get("fix")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
-        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), TextWriter.Null);
+        using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), TextWriter.Null);
         var model = Evaluation.LoadModel(runDir, config, backend, batch: config.Training.Batch);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (data, report) = Augmentation.Build(model, names, mix, pairs, fix, minConfidence, seed, stdout);
@@ -335,7 +336,7 @@ public static partial class Cli
         var a = new Args("eval", args, ["run", "data", "device", "threads"], ["tf32"]);
         if (ShowHelp(a, stdout, EvalHelp)) return 0;
         a.NoPositional();
-        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), stdout);
+        using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), stdout);
         Evaluation.Run(a.Require("run"), a.Get("data"), backend, stdout);
         return 0;
     }
@@ -372,8 +373,14 @@ public static partial class Cli
         var config = Presets.Load(preset);
         float? weight = a.Float("classification-weight", 0);
         int iterations = a.Int("iterations", 1) ?? config.Training.Iterations;
-        a.Int("threads", 1);
+        a.Threads();
         string root = a.Get("out") ?? Path.Combine("out", "demo");
+        // the demo keeps data/ and runs/ under its folder and reuses them; any other non-empty
+        // folder (a data set, a home directory) is refused rather than written into
+        if (File.Exists(root)) throw new UsageException($"{root}: is a file; --out expects a folder");
+        if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any()
+            && !Directory.Exists(Path.Combine(root, "data")) && !Directory.Exists(Path.Combine(root, "runs")))
+            throw new UsageException($"{root}: not empty and not a demo folder (no data/ or runs/); give --out a new or empty folder");
         string dataDir = Path.Combine(root, "data", kind == "mnist" ? "mnist" : "faces64");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (File.Exists(Path.Combine(dataDir, Dataset.ManifestFile)))
@@ -386,7 +393,7 @@ public static partial class Cli
         string runName = weight is { } w && w != config.Loss.ClassificationWeight
             ? $"{preset}-cls{w.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : preset;
         string runDir = Path.Combine(root, "runs", runName);
-        using var backend = Devices.Create(a.Get("device"), a.Int("threads", 1), a.Has("tf32"), stdout);
+        using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), stdout);
         string checkpoint = Path.Combine(runDir, Trainer.CheckpointFile);
         int done = File.Exists(checkpoint) ? CheckpointIteration(checkpoint) : 0;
         if (done == 0 && Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any())

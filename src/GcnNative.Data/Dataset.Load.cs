@@ -17,7 +17,9 @@ public sealed partial class Dataset
     public static Dataset Load(string dir)
     {
         if (!Directory.Exists(dir))
-            throw new GcnDataException(dir, "dataset folder not found");
+            throw new GcnDataException(dir, File.Exists(dir)
+                ? "is a file, expected a dataset folder (with dataset.json, images.u8 and labels.csv)"
+                : "dataset folder not found");
         string manifestPath = Path.Combine(dir, ManifestFile);
         var m = ReadManifest(manifestPath);
         byte[] pixels = ReadPixels(Path.Combine(dir, ImagesFile), m, manifestPath);
@@ -36,10 +38,18 @@ public sealed partial class Dataset
     private static long LengthOf(string path)
     {
         var info = new FileInfo(path);
-        if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target)
-            info = target;
+        if (info.LinkTarget is not null)
+        {
+            var target = info.ResolveLinkTarget(returnFinalTarget: true);
+            if (target is not FileInfo { Exists: true } file)
+                throw new GcnDataException(path, $"is a symbolic link to {target?.FullName ?? info.LinkTarget}, which is not a file");
+            info = file;
+        }
         return info.Length;
     }
+
+    /// <summary>"not found", or what is there instead of a file.</summary>
+    private static string Missing(string path) => Directory.Exists(path) ? "is a folder" : "not found";
 
     private static string ReadSmallText(string path)
     {
@@ -54,7 +64,7 @@ public sealed partial class Dataset
     private static Manifest ReadManifest(string path)
     {
         if (!File.Exists(path))
-            throw new GcnDataException(path, "not found, expected a dataset folder with dataset.json, images.u8 and labels.csv");
+            throw new GcnDataException(path, $"{Missing(path)}, expected a dataset folder with dataset.json, images.u8 and labels.csv");
         long length = LengthOf(path);
         if (length > MaxManifestBytes)
             throw new GcnDataException(path, $"is {length} bytes, expected a small JSON manifest (at most {MaxManifestBytes} bytes)");
@@ -147,7 +157,7 @@ public sealed partial class Dataset
     {
         long expected = (long)m.Count * m.Channels * m.Height * m.Width;
         if (!File.Exists(path))
-            throw new GcnDataException(path, $"not found, expected {expected} bytes of pixels");
+            throw new GcnDataException(path, $"{Missing(path)}, expected {expected} bytes of pixels");
         long actual = LengthOf(path);
         // Compare before allocating: a wrong header must not make us allocate what it claims.
         if (actual != expected)
@@ -164,7 +174,7 @@ public sealed partial class Dataset
     private static int[][] ReadLabels(string path, int count, DatasetFeature[] features, string manifestPath)
     {
         if (!File.Exists(path))
-            throw new GcnDataException(path, $"not found, expected a header and {count} label rows");
+            throw new GcnDataException(path, $"{Missing(path)}, expected a header and {count} label rows");
         using var reader = new StreamReader(path, Encoding.UTF8);
         string expectedHeader = "index," + string.Join(',', features.Select(f => f.Name));
         string? header = reader.ReadLine();

@@ -72,6 +72,11 @@ public static class FolderImporter
                     problem = $"{where}: column {c + 1} ({header[c]}): value '{cells[c]}' {why}, expected a class name";
             if (problem != null) { bad.Add(problem); continue; }
             string full = Path.GetFullPath(Path.Combine(baseDir, cells[0]));
+            if (Path.IsPathRooted(cells[0]) || !full.StartsWith(baseDir + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                bad.Add($"{where}: path '{cells[0]}' leads outside the manifest's folder, expected a path relative to it and inside it");
+                continue;
+            }
             if (!File.Exists(full)) { bad.Add($"{where}: file '{cells[0]}' not found (looked for {full}), expected an image relative to the manifest's folder"); continue; }
             rows.Add(new Row(i + 1, full, cells[0], cells.Skip(1).ToArray()));
         }

@@ -141,7 +141,7 @@ public static class Augmentation
         var report = new AugmentReport(feature, chosen, combos.Count, (int)total, keptPixels.Count, lowestKept, highest);
         if (keptPixels.Count == 0)
             throw new TrainingException($"none of {total} images reached confidence {minConfidence} " +
-                                        $"(the highest was {highest:G6}); lower --min-confidence");
+                                        $"(the highest was {highest:G9}); lower --min-confidence");
 
         var outFeatures = new DatasetFeature[features.Count];
         for (int i = 0; i < features.Count; i++)

@@ -73,6 +73,9 @@ public sealed class Trainer
                 $"{checkpoint}: a run already exists here; pass --resume to continue it or choose another --out");
         if (_options.Resume && !File.Exists(checkpoint))
             throw new TrainingException($"{checkpoint}: nothing to resume (no checkpoint)");
+        if (_options.Resume) CheckResumedConfig();
+        if (File.Exists(_options.RunDir))
+            throw new TrainingException($"{_options.RunDir}: is a file; --out expects a folder for the run");
         if (!_options.Resume && Directory.Exists(_options.RunDir) && Directory.EnumerateFileSystemEntries(_options.RunDir).Any())
             throw new TrainingException(
                 $"{_options.RunDir}: not empty and holds no run; give --out an empty or new folder (a run writes several files there)");
@@ -89,6 +92,9 @@ public sealed class Trainer
         if (_options.Resume)
         {
             start = model.LoadCheckpoint(checkpoint, requireOptimizerState: true);
+            if (start >= t.Iterations)
+                throw new TrainingException(
+                    $"{checkpoint}: is at iteration {start}; --iterations {t.Iterations} leaves nothing to train (give more than {start})");
             sampler.Skip(start, t.Batch);
             _out.WriteLine($"resumed from {checkpoint} at iteration {start}");
         }
@@ -97,10 +103,12 @@ public sealed class Trainer
         PrintSettings(model);
 
         var metricsPath = Path.Combine(_options.RunDir, MetricsFile);
+        // lines logged after the checkpoint were trained again from it: drop them, and start
+        // the loss curve from the lines kept
+        var history = _options.Resume ? KeepMetricsUpTo(metricsPath, start) : [];
         using var metrics = new StreamWriter(metricsPath, append: _options.Resume, new UTF8Encoding(false));
         var batch = new int[t.Batch];
         var sampleIndices = SampleIndices();
-        var history = new List<(int It, IterationLosses L)>();
         var clock = Stopwatch.StartNew();
         var window = Stopwatch.StartNew();
         int windowStart = start;
@@ -125,7 +133,7 @@ public sealed class Trainer
                 double ms = window.Elapsed.TotalMilliseconds / Math.Max(1, it + 1 - windowStart);
                 PrintLine(it + 1, losses, ms);
                 WriteMetrics(metrics, it + 1, losses, ms, clock.Elapsed.TotalSeconds);
-                history.Add((it + 1, losses));
+                history.Add(new LossPoint(it + 1, losses.ClassifierLoss, losses.Pixel, losses.GeneratedCe.Select(v => (double)v).ToArray()));
                 window.Restart();
                 windowStart = it + 1;
             }
@@ -137,7 +145,8 @@ public sealed class Trainer
         }
         _progress?.Write("\r" + new string(' ', 100) + "\r");
         if (history.Count > 0) SaveLossCurve(history);
-        _out.WriteLine($"done: {t.Iterations} iterations in {clock.Elapsed.TotalMinutes:F1} min; checkpoint {checkpoint}");
+        string trained = start == 0 ? $"{t.Iterations} iterations" : $"iterations {start + 1}..{t.Iterations} ({t.Iterations - start} this time)";
+        _out.WriteLine($"done: {trained} in {clock.Elapsed.TotalMinutes:F1} min; checkpoint {checkpoint}");
         return checkpoint;
     }
 
@@ -269,19 +278,89 @@ public sealed class Trainer
             2 * indices.Length, img.Channels, img.Height, img.Width, indices.Length);
     }
 
-    private void SaveLossCurve(List<(int It, IterationLosses L)> history)
+    /// <summary>One logged iteration, as the loss curve draws it.</summary>
+    private sealed record LossPoint(int It, double Classifier, double Pixel, double[] GeneratedCe);
+
+    private void SaveLossCurve(List<LossPoint> history)
     {
         var x = history.Select(h => (double)h.It).ToArray();
         var series = new List<(string, double[])>
         {
-            ("classifier loss", history.Select(h => (double)h.L.ClassifierLoss).ToArray()),
-            ("generator pixel loss", history.Select(h => (double)h.L.Pixel).ToArray()),
+            ("classifier loss", history.Select(h => h.Classifier).ToArray()),
+            ("generator pixel loss", history.Select(h => h.Pixel).ToArray()),
         };
         for (int f = 0; f < _config.Features.Count; f++)
         {
             int ff = f;
-            series.Add(($"generated CE {_config.Features[f].Name}", history.Select(h => (double)h.L.GeneratedCe[ff]).ToArray()));
+            series.Add(($"generated CE {_config.Features[f].Name}", history.Select(h => h.GeneratedCe[ff]).ToArray()));
         }
         Pictures.SaveCurves(Path.Combine(_options.RunDir, "loss.png"), x, series);
+    }
+
+    /// <summary>
+    /// Rewrites metrics.jsonl (atomically) with only its lines up to iteration
+    /// <paramref name="last"/>, and returns them as loss-curve points; unreadable lines are dropped.
+    /// </summary>
+    private List<LossPoint> KeepMetricsUpTo(string path, int last)
+    {
+        var points = new List<LossPoint>();
+        if (!File.Exists(path)) return points;
+        var kept = new StringBuilder();
+        foreach (string line in File.ReadLines(path))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                int it = root.GetProperty("iteration").GetInt32();
+                if (it > last) continue;
+                kept.Append(line).Append('\n');
+                points.Add(new LossPoint(it, root.GetProperty("classifier_loss").GetDouble(), root.GetProperty("pixel_loss").GetDouble(),
+                    _config.Features.Select(f => root.GetProperty($"generated_ce.{f.Name}").GetDouble()).ToArray()));
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                // a line cut short by a kill, or not ours: leave it out
+            }
+        }
+        AtomicFile.WriteText(path, kept.ToString());
+        return points;
+    }
+
+    /// <summary>
+    /// A resumed run must train what its config.json says (only the schedule of iterations,
+    /// logging, samples and checkpoints may change): otherwise config.json would stop being the
+    /// exact config trained.
+    /// </summary>
+    private void CheckResumedConfig()
+    {
+        string path = Path.Combine(_options.RunDir, ConfigFile);
+        if (!File.Exists(path)) return;
+        System.Text.Json.Nodes.JsonObject Comparable(string json)
+        {
+            var o = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            o.Remove("description");
+            if (o["training"] is System.Text.Json.Nodes.JsonObject training)
+                foreach (string free in new[] { "iterations", "log_every", "sample_every", "checkpoint_every" }) training.Remove(free);
+            return o;
+        }
+        System.Text.Json.Nodes.JsonObject saved;
+        try { saved = Comparable(File.ReadAllText(path)); }
+        catch (JsonException) { throw new TrainingException($"{path}: not valid JSON; cannot check that --resume trains the same config"); }
+        var now = Comparable(_config.ToJson());
+        var changed = new List<string>();
+        foreach (string key in saved.Select(p => p.Key).Union(now.Select(p => p.Key)))
+        {
+            if (saved[key] is System.Text.Json.Nodes.JsonObject a && now[key] is System.Text.Json.Nodes.JsonObject b)
+            {
+                foreach (string sub in a.Select(p => p.Key).Union(b.Select(p => p.Key)))
+                    if (!System.Text.Json.Nodes.JsonNode.DeepEquals(a[sub], b[sub])) changed.Add($"{key}.{sub}");
+            }
+            else if (!System.Text.Json.Nodes.JsonNode.DeepEquals(saved[key], now[key])) changed.Add(key);
+        }
+        if (changed.Count > 0)
+            throw new TrainingException(
+                $"{path}: --resume would train with different settings ({string.Join(", ", changed)}); " +
+                "resume with the run's own settings, or train the new ones into another --out");
     }
 }

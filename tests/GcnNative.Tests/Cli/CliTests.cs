@@ -60,6 +60,9 @@ public class CliTests
         AssertOneLineError(Run("train", "--preset", "mnist", "--data", _dir, "--out", Path.Combine(_dir, "r"),
                 "--classification-weight", "-1"),
             "--classification-weight expects a number >= 0, got '-1'");
+        AssertOneLineError(Run("bench", "step", "--preset", "mnist-small", "--threads", "100000"),
+            "--threads expects an integer from 1 to " + 4 * Environment.ProcessorCount);
+        AssertOneLineError(Run("train", "--preset", "mnist-small", "--data", "--out", Path.Combine(_dir, "r")), "--data needs a value");
     }
 
     [Test]
@@ -73,6 +76,16 @@ public class CliTests
             "not empty and holds no run");
         Assert.That(Directory.GetFiles(data), Is.EquivalentTo(before.Keys));
         foreach (var (f, bytes) in before) Assert.That(File.ReadAllBytes(f), Is.EqualTo(bytes), f);
+
+        string file = Path.Combine(_dir, "notes.txt");
+        File.WriteAllText(file, "mine");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", file, "--device", "cpu"),
+            "notes.txt: is a file; --out expects a folder");
+        // the demo keeps data/ and runs/ in its folder; it refuses any other folder holding files
+        AssertOneLineError(Run("demo", "--out", data), "not empty and not a demo folder");
+        AssertOneLineError(Run("demo", "--out", file), "is a file");
+        Assert.That(Directory.GetFileSystemEntries(data), Is.EquivalentTo(before.Keys));
+        Assert.That(File.ReadAllText(file), Is.EqualTo("mine"));
 
         var r = Run("train", "--config", config, "--data", Path.Combine(_dir, "nowhere"), "--out", Path.Combine(_dir, "run"),
             "--device", "cpu");
@@ -214,10 +227,21 @@ public class CliTests
         AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu"), "--resume");
         Assert.That(File.GetLastWriteTimeUtc(Path.Combine(run, "checkpoint.safetensors")), Is.EqualTo(stamp));
 
+        // --resume refuses other settings, and an --iterations the checkpoint has already reached
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume",
+            "--iterations", "60", "--batch", "2"), "--resume would train with different settings (training.batch)");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume",
+            "--iterations", "30"), "is at iteration 40", "--iterations 30");
+
+        // a line logged after the checkpoint by a run that was then killed is dropped on resume
+        File.AppendAllText(Path.Combine(run, "metrics.jsonl"), "{\"iteration\": 45, \"seconds\": -1}\n{\"iteration\": 4");
         // resume to 60 iterations appends to the metrics
         var r = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60");
         Assert.That(r.Code, Is.EqualTo(0), r.Err + r.Out);
-        Assert.That(r.Out, Does.Contain("resumed from"));
+        Assert.That(r.Out, Does.Contain("resumed from").And.Contain("iterations 41..60 (20 this time)"));
+        var resumed = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt32()).ToList();
+        Assert.That(resumed, Is.EqualTo(new[] { 1, 10, 20, 30, 40, 41, 50, 60 }));
 
         string png = Path.Combine(_dir, "g.png");
         var g = Run("generate", "--run", run, "--features", "shape=dot,color=blue*0.5+red*0.5,side=right", "--out", png, "--device", "cpu");

@@ -123,6 +123,16 @@ public class DatasetTests
             File.Delete(t["ds/images.u8"]);
             File.CreateSymbolicLink(t["ds/images.u8"], target);
         }, "images.u8", "has 31 bytes");
+        Broken(t =>
+        {
+            File.Delete(t["ds/images.u8"]);
+            File.CreateSymbolicLink(t["ds/images.u8"], t["ds/gone.bin"]);
+        }, "images.u8: is a symbolic link to", "gone.bin, which is not a file");
+        Broken(t =>
+        {
+            File.Delete(t["ds/labels.csv"]);
+            Directory.CreateDirectory(t["ds/labels.csv"]);
+        }, "labels.csv: is a folder, expected a header and 5 label rows");
         Broken(t => File.Delete(t["ds/labels.csv"]), "labels.csv", "not found");
         Broken(t => File.WriteAllText(t["ds/labels.csv"], "index,size,shape\n"), "labels.csv", "line 1", "expected 'index,shape,size'");
         Broken(t => File.WriteAllText(t["ds/labels.csv"], "index,shape,size\n0,0,0\n1,1,2\n"), "labels.csv", "has 2 label rows", "count 5");

@@ -87,6 +87,20 @@ public class FolderImporterTests
     }
 
     [Test]
+    public void PathsLeavingTheManifestFolderAreRefused()
+    {
+        Png("a.png", 8, 8, new Rgb24(1, 2, 3));
+        Directory.CreateDirectory(_tmp["sub"]);
+        Png("sub/b.png", 8, 8, new Rgb24(4, 5, 6));
+        string manifest = _tmp["sub/manifest.csv"];
+        File.WriteAllText(manifest, "path,kind\nb.png,x\n../a.png,y\n" + _tmp["a.png"] + ",y\n");
+        var ex = Assert.Throws<GcnDataException>(() => FolderImporter.Import(manifest, _tmp["out"]))!;
+        Assert.That(ex.Message, Does.Contain("2 bad rows")
+            .And.Contain("manifest.csv:3: path '../a.png' leads outside the manifest's folder")
+            .And.Contain("manifest.csv:4: path '" + _tmp["a.png"] + "' leads outside"));
+    }
+
+    [Test]
     public void BadRows_ListedWithLineAndExpectation_OrSkipped()
     {
         Png("a.png", 8, 8, new Rgb24(1, 2, 3));
