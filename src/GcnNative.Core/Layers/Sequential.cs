@@ -27,9 +27,14 @@ public sealed class Sequential
     public void CreateParameters(IBackend backend, string prefix, Random init)
     {
         int[] shape = InputShape;
-        foreach (var layer in Layers)
+        for (int i = 0; i < Layers.Count; i++)
         {
-            layer.CreateParameters(backend, prefix + Name + ".", shape, init);
+            var layer = Layers[i];
+            try { layer.CreateParameters(backend, prefix + Name + ".", shape, init); }
+            catch (ArgumentException e) when (e.Message.Contains("too large", StringComparison.Ordinal))
+            {
+                throw new GcnNative.Model.ConfigException($"{prefix}{Name}[{i}] ({layer.Describe()}): its weights are too large: {e.Message}");
+            }
             shape = layer.OutputShape(shape);
         }
     }
@@ -40,9 +45,15 @@ public sealed class Sequential
         if (Layers.Count == 0) throw new ArgumentException($"{Name}: a block needs at least one layer");
         Tensor x = input;
         Tensor? dx = inputGrad;
-        foreach (var layer in Layers)
+        for (int i = 0; i < Layers.Count; i++)
         {
-            layer.Build(backend, x, dx);
+            var layer = Layers[i];
+            try { layer.Build(backend, x, dx); }
+            catch (ArgumentException e) when (e.Message.Contains("too large", StringComparison.Ordinal))
+            {
+                throw new GcnNative.Model.ConfigException(
+                    $"{Name}[{i}] ({layer.Describe()}): its output at batch {input.Shape[0]} is too large: {e.Message}; lower its width or training.batch");
+            }
             x = layer.Output;
             dx = layer.OutputGrad;
         }

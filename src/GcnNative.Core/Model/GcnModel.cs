@@ -40,8 +40,10 @@ public sealed class GcnModel
         Classifier = new MultiHeadClassifier("classifier", config.Classifier, image, config.Features, source);
         Generator.CreateParameters(backend, _init);
         Classifier.CreateParameters(backend, _init);
-        Generator.Build(backend, batch);
-        Classifier.Build(backend, batch);
+        try { Generator.Build(backend, batch); }
+        catch (ConfigException e) { throw new ConfigException($"{source}: generator.{e.Message}"); }
+        try { Classifier.Build(backend, batch); }
+        catch (ConfigException e) { throw new ConfigException($"{source}: classifier.{e.Message}"); }
         SeedDropout(Classifier.AllLayers, (ulong)seed);
 
         int m = config.Features.Count;

@@ -366,6 +366,12 @@ public class CliTests
         AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu"),
             "generator.trunk[2] \"reshape 4 4 5\"", "cannot reshape");
         Assert.That(Directory.Exists(run), Is.False);
+        // a layer too wide for one tensor at this batch is a config error naming the layer, not a crash
+        string wide = ToyConfig(Path.Combine(_dir, "wide.json"));
+        File.WriteAllText(wide, File.ReadAllText(wide).Replace("\"head\": [ \"fc 8\",", "\"head\": [ \"fc 40000000\","));
+        AssertOneLineError(Run("train", "--config", wide, "--data", data, "--out", run, "--device", "cpu"),
+            "classifier.head.shape[0] (fc 64->40000000): its weights are too large");
+        Assert.That(Directory.Exists(run), Is.False);
         AssertOneLineError(Run("train", "--config", config.Replace("toy", "nope"), "--data", data, "--out", run), "not found");
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"iterations\": 40", "\"iteratons\": 40"));
         AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run), "unknown field 'training.iteratons'");
