@@ -29,10 +29,20 @@ public static partial class Cli
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        if (args.Length == 2 && args[0] == "help") args = [args[1], "--help"];   // gcn help train
         if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
         {
             stdout.WriteLine(Usage);
             return args.Length == 0 ? 1 : 0;
+        }
+        if (args[0] is "--version" or "version")
+        {
+            var asm = typeof(Cli).Assembly;
+            string version = asm.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+                ?? asm.GetName().Version?.ToString() ?? "unknown";
+            stdout.WriteLine($"gcn {version} (.NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription})");
+            return 0;
         }
         string command = args[0];
         var rest = args[1..];
@@ -431,6 +441,7 @@ public static partial class Cli
             ? "digit=2,color=red,rotation=90,exemplar=12*0.5+40*0.5"
             : "identity=p03*0.5+p10*0.5,emotion=surprise,transformation=r0";
         stdout.WriteLine($"  try: gcn generate --run {runDir} --features \"{example}\" --out mix.png");
+        stdout.WriteLine("       (gcn: publish/gcn/gcn after tools/publish.sh, or dotnet run -c Release --project src/Gcn.Cli --)");
         return 0;
     }
 

@@ -109,6 +109,12 @@ public class CliTests
             Assert.That(r.Out, Does.Contain("gcn " + c), c);
         }
         Assert.That(Run("bench", "--help").Out, Does.Contain("bench step"));
+        var h = Run("help", "train");
+        Assert.That(h.Code, Is.EqualTo(0));
+        Assert.That(h.Out, Does.StartWith("gcn train"));
+        var v = Run("--version");
+        Assert.That(v.Code, Is.EqualTo(0));
+        Assert.That(v.Out, Does.Match(@"^gcn \d+\.\d+"));
     }
 
     [Test]
