@@ -346,8 +346,10 @@ public static partial class Cli
         var a = new Args("eval", args, ["run", "data", "device", "threads"], ["tf32"]);
         if (ShowHelp(a, stdout, EvalHelp)) return 0;
         a.NoPositional();
+        string runDir = a.Require("run");
+        Evaluation.ReadRun(runDir, a.Get("data"));   // a missing or broken run is reported before the device line
         using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), stdout);
-        Evaluation.Run(a.Require("run"), a.Get("data"), backend, stdout);
+        Evaluation.Run(runDir, a.Get("data"), backend, stdout);
         return 0;
     }
 

@@ -69,10 +69,12 @@ public sealed partial class Dataset
         if (length > MaxManifestBytes)
             throw new GcnDataException(path, $"is {length} bytes, expected a small JSON manifest (at most {MaxManifestBytes} bytes)");
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
+        // a key given twice is an error, not "the last one wins"
+        try { doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowDuplicateProperties = false }); }
         catch (JsonException ex)
         {
-            throw new GcnDataException($"{path}: not valid JSON (line {ex.LineNumber + 1}): {FirstLine(ex.Message)}", ex);
+            string line = ex.LineNumber is { } n ? $" (line {n + 1})" : "";
+            throw new GcnDataException($"{path}: not valid JSON{line}: {FirstLine(ex.Message)}", ex);
         }
         using (doc)
         {

@@ -381,6 +381,8 @@ public class CliTests
         AssertOneLineError(Run("train", "--config", config.Replace("toy", "nope"), "--data", data, "--out", run), "not found");
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"iterations\": 40", "\"iteratons\": 40"));
         AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run), "unknown field 'training.iteratons'");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"batch\": 4,", "\"batch\": 4, \"batch\": 2,"));
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run), "'training.batch'", "Duplicate property 'batch'");
     }
 
     [Test]

@@ -101,6 +101,7 @@ public class DatasetTests
         Broken(t => File.Delete(t["ds/dataset.json"]), "dataset.json", "not found");
         Broken(t => File.WriteAllText(t["ds/dataset.json"], "{ \"format\": "), "dataset.json", "not valid JSON");
         Broken(t => File.WriteAllText(t["ds/dataset.json"], "[1,2]"), "dataset.json", "expected a JSON object");
+        Broken(t => EditJson(t, "\"count\": 5", "\"count\": 5, \"count\": 4"), "dataset.json: not valid JSON", "Duplicate property 'count'");
         Broken(t => EditJson(t, "gcn-dataset-1", "gcn-dataset-9"), "dataset.json", "field 'format'", "expected 'gcn-dataset-1'");
         Broken(t => EditJson(t, "\"channels\": 1,", ""), "dataset.json", "field 'channels' is missing", "integer");
         Broken(t => EditJson(t, "\"channels\": 1", "\"channels\": \"one\""), "dataset.json", "field 'channels' is the string \"one\"");
