@@ -46,10 +46,10 @@ public static partial class Cli
         a.NoPositional();
         var config = LoadConfig(a);
         bool json = a.Has("json");
-        using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), json ? TextWriter.Null : stdout);
         int batch = a.Int("batch", 1) ?? config.Training.Batch;
-        int iterations = a.Int("iterations", 1) ?? 5;
-        var r = StepBench.Run(config, backend, batch, iterations, a.Int("warmup", 0) ?? 2, a.Has("layers"));
+        int iterations = a.Int("iterations", 1) ?? 5, warmup = a.Int("warmup", 0) ?? 2;
+        using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), json ? TextWriter.Null : stdout);
+        var r = StepBench.Run(config, backend, batch, iterations, warmup, a.Has("layers"));
         if (json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
@@ -76,6 +76,7 @@ public static partial class Cli
         if (ShowHelp(a, stdout, BenchHelp)) return 0;
         a.NoPositional();
         bool json = a.Has("json");
+        int batch = a.Int("batch", 1) ?? (deconv ? 8 : 64);
         using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), json ? TextWriter.Null : stdout);
         // The CPU's peak is what the percentages compare with (on a GPU the column is left out).
         // It is measured before and after the shapes and the better one kept: on a shared
@@ -84,8 +85,8 @@ public static partial class Cli
         double before = cpu ? GcnNative.Benchmarking.PeakFlops.Measure(Environment.ProcessorCount) : 0;
         IReadOnlyList<GcnNative.Benchmarking.DeconvResult>? deconvResults = null;
         IReadOnlyList<GcnNative.Benchmarking.GemmResult>? gemmResults = null;
-        if (deconv) deconvResults = GcnNative.Benchmarking.DeconvBench.Run(backend, a.Int("batch", 1) ?? 8);
-        else gemmResults = GcnNative.Benchmarking.GemmBench.Run(backend, GcnNative.Benchmarking.GemmBench.DefaultShapes(a.Int("batch", 1) ?? 64));
+        if (deconv) deconvResults = GcnNative.Benchmarking.DeconvBench.Run(backend, batch);
+        else gemmResults = GcnNative.Benchmarking.GemmBench.Run(backend, GcnNative.Benchmarking.GemmBench.DefaultShapes(batch));
         double after = cpu ? GcnNative.Benchmarking.PeakFlops.Measure(Environment.ProcessorCount) : 0;
         double peak = Math.Max(before, after);
         if (!json && peak > 0)
