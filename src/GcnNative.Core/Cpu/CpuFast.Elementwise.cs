@@ -247,6 +247,9 @@ public sealed unsafe partial class CpuFast
         RunRange(RangeOp.PoolBackward, g.Batch * g.Channels, (long)g.InHeight * g.InWidth);
     }
 
+    /// <summary>Floats a pooling worker keeps on its stack (16 KiB); larger windows or rows use the heap.</summary>
+    private const int StackFloats = 4096;
+
     /// <summary>
     /// Separable max: for each output row, the maximum over the kernel's input rows is taken
     /// column by column in vectors, then over each window's columns. Every comparison is
@@ -259,11 +262,11 @@ public sealed unsafe partial class CpuFast
         int usedW = (outW - 1) * s + k;   // columns any window touches
         int vc = Vector<float>.Count;
         int padded = (usedW + vc - 1) / vc * vc + k + vc;
-        float* colMax = stackalloc float[padded];
-        float* windowMax = stackalloc float[padded];
-        new Span<float>(colMax, padded).Fill(float.NegativeInfinity);
+        Span<float> colBuffer = padded <= StackFloats ? stackalloc float[padded] : new float[padded];
+        Span<float> windowBuffer = padded <= StackFloats ? stackalloc float[padded] : new float[padded];
+        colBuffer.Fill(float.NegativeInfinity);
         var negInf = new Vector<float>(float.NegativeInfinity);
-        fixed (float* px = x, py = y)
+        fixed (float* px = x, py = y, colMax = colBuffer, windowMax = windowBuffer)
         {
             for (int p = start; p < end; p++)
             for (int oh = 0; oh < g.OutHeight; oh++)
@@ -309,34 +312,60 @@ public sealed unsafe partial class CpuFast
         }
     }
 
-    /// <summary>Each plane is owned by one worker, so routing to the first maximum needs no atomics.</summary>
+    /// <summary>
+    /// Each plane is owned by one worker, so routing to the first maximum needs no atomics.
+    /// Per output row, the first window element equal to the window's maximum is found in
+    /// vectors over every window start (as the forward pass), scanning the window backwards so
+    /// the earliest match wins; then every s-th start routes its gradient. The window's rows
+    /// are copied into buffers padded with NaN (which equals nothing), so the vector loads stay
+    /// inside them. A window that matches nothing (a NaN window) routes to its first element,
+    /// as the reference.
+    /// </summary>
     private static void PoolBackwardPlanes(in PoolGeometry g, int start, int end, float[] x, float[] y, float[] dy,
         float[] dx)
     {
-        int inW = g.InWidth, k = g.Kernel, s = g.Stride;
-        long inPlane = (long)g.InHeight * inW, outPlane = (long)g.OutHeight * g.OutWidth;
+        int inW = g.InWidth, k = g.Kernel, s = g.Stride, outW = g.OutWidth;
+        long inPlane = (long)g.InHeight * inW, outPlane = (long)g.OutHeight * outW;
+        int vc = Vector<float>.Count;
+        int starts = (outW - 1) * s + 1, usedW = starts + k - 1;
+        int padded = (starts + vc - 1) / vc * vc + k + vc;
+        // on the stack for any usual window and width; a huge one goes to the heap
+        Span<float> rowBuffer = k * padded <= StackFloats ? stackalloc float[k * padded] : new float[k * padded];
+        Span<float> targetBuffer = padded <= StackFloats ? stackalloc float[padded] : new float[padded];
+        Span<int> firstBuffer = padded <= StackFloats ? stackalloc int[padded] : new int[padded];
+        rowBuffer.Fill(float.NaN);
+        targetBuffer.Fill(float.NaN);
         dx.AsSpan((int)(start * inPlane), (int)((end - start) * inPlane)).Clear();
-        fixed (float* px = x, py = y, pdy = dy, pdx = dx)
+        fixed (float* px = x, py = y, pdy = dy, pdx = dx, rows = rowBuffer, target = targetBuffer)
+        fixed (int* first = firstBuffer)
         {
             for (int p = start; p < end; p++)
             {
                 float* xp = px + p * inPlane, dxp = pdx + p * inPlane;
                 float* yp = py + p * outPlane, dyp = pdy + p * outPlane;
                 for (int oh = 0; oh < g.OutHeight; oh++)
-                for (int ow = 0; ow < g.OutWidth; ow++)
                 {
-                    long o = (long)oh * g.OutWidth + ow;
-                    long origin = (long)oh * s * inW + ow * s;
-                    float target = yp[o];
-                    long arg = origin;   // a NaN window matches nothing: its first element, as the reference
+                    float* top = xp + (long)oh * s * inW;
                     for (int kh = 0; kh < k; kh++)
+                        new ReadOnlySpan<float>(top + kh * inW, usedW).CopyTo(new Span<float>(rows + kh * padded, usedW));
+                    for (int ow = 0; ow < outW; ow++) target[ow * s] = yp[(long)oh * outW + ow];
+                    for (int w = 0; w < starts; w += vc)
                     {
-                        float* row = xp + origin + kh * inW;
-                        int kw = 0;
-                        while (kw < k && row[kw] != target) kw++;
-                        if (kw < k) { arg = origin + kh * inW + kw; break; }
+                        var t = Vector.Load(target + w);
+                        var found = new Vector<int>(-1);
+                        for (int kh = k - 1; kh >= 0; kh--)
+                            for (int kw = k - 1; kw >= 0; kw--)
+                            {
+                                var hit = Vector.Equals(Vector.Load(rows + kh * padded + w + kw), t);
+                                found = Vector.ConditionalSelect(hit, new Vector<int>(kh * inW + kw), found);
+                            }
+                        found.Store(first + w);
                     }
-                    dxp[arg] += dyp[o];
+                    for (int ow = 0; ow < outW; ow++)
+                    {
+                        int at = first[ow * s];
+                        dxp[(long)oh * s * inW + ow * s + (at < 0 ? 0 : at)] += dyp[(long)oh * outW + ow];
+                    }
                 }
             }
         }

@@ -302,7 +302,7 @@ public class FastPathTests
         using var fast = new CpuFast(2);
         foreach (var g in new[] { PoolGeometry.Create(2, 3, 13, 13, 3, 2), PoolGeometry.Create(64, 64, 28, 28, 3, 2),
                      PoolGeometry.Create(1, 5, 7, 9, 2, 2), PoolGeometry.Create(3, 2, 6, 6, 3, 1),
-                     PoolGeometry.Create(2, 3, 37, 41, 3, 2) })
+                     PoolGeometry.Create(2, 3, 37, 41, 3, 2), PoolGeometry.Create(1, 2, 5, 9000, 3, 2) })   // last: buffers on the heap
         {
             var x = Random(Tensor.CountOf(g.XShape), 5);
             for (int i = 0; i < x.Length; i += 3) x[i] = 0.5f; // ties: the first maximum must win
