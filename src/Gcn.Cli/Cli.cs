@@ -205,7 +205,9 @@ public static partial class Cli
         string dataDir = a.Require("data"), runDir = a.Require("out");
         var options = new TrainOptions(runDir, dataDir, a.Int("iterations", 1), a.Int("batch", 1), a.Int("seed", 0),
             a.Float("classification-weight", 0), a.Has("resume"), a.Get("config") ?? $"preset '{a.Get("preset")}'");
-        var dataset = Dataset.Load(dataDir);   // before the device line: a data error comes first
+        // before the device line: a data or --out error comes first
+        var dataset = Dataset.Load(dataDir);
+        Trainer.CheckRunFolder(runDir, a.Has("resume"));
         using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), stdout);
         TrainRun(config, backend, dataset, options, stdout, stderr);
         return 0;

@@ -63,22 +63,32 @@ public sealed class Trainer
 
     public GcnModel? Model { get; private set; }
 
+    /// <summary>
+    /// The run folder a training may use: new or empty, or (with <paramref name="resume"/>)
+    /// one holding a checkpoint. Anything else is refused before a file is written.
+    /// </summary>
+    public static void CheckRunFolder(string runDir, bool resume)
+    {
+        string checkpoint = Path.Combine(runDir, CheckpointFile);
+        if (File.Exists(runDir))
+            throw new TrainingException($"{runDir}: is a file; --out expects a folder for the run");
+        if (!resume && File.Exists(checkpoint))
+            throw new TrainingException(
+                $"{checkpoint}: a run already exists here; pass --resume to continue it or choose another --out");
+        if (resume && !File.Exists(checkpoint))
+            throw new TrainingException($"{checkpoint}: nothing to resume (no checkpoint)");
+        if (!resume && Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any())
+            throw new TrainingException(
+                $"{runDir}: not empty and holds no run; give --out an empty or new folder (a run writes several files there)");
+    }
+
     /// <summary>Runs to the configured iteration count; returns the path of the final checkpoint.</summary>
     public string Run(CancellationToken cancel = default)
     {
         var t = _config.Training;
         string checkpoint = Path.Combine(_options.RunDir, CheckpointFile);
-        if (!_options.Resume && File.Exists(checkpoint))
-            throw new TrainingException(
-                $"{checkpoint}: a run already exists here; pass --resume to continue it or choose another --out");
-        if (_options.Resume && !File.Exists(checkpoint))
-            throw new TrainingException($"{checkpoint}: nothing to resume (no checkpoint)");
+        CheckRunFolder(_options.RunDir, _options.Resume);
         if (_options.Resume) CheckResumedConfig();
-        if (File.Exists(_options.RunDir))
-            throw new TrainingException($"{_options.RunDir}: is a file; --out expects a folder for the run");
-        if (!_options.Resume && Directory.Exists(_options.RunDir) && Directory.EnumerateFileSystemEntries(_options.RunDir).Any())
-            throw new TrainingException(
-                $"{_options.RunDir}: not empty and holds no run; give --out an empty or new folder (a run writes several files there)");
         if (_train.Count == 0)
             throw new TrainingException($"{Path.Combine(_options.DataDir, "heldout.csv")}: holds out every image; nothing is left to train on");
 

@@ -72,8 +72,9 @@ public class CliTests
         string config = ToyConfig(Path.Combine(_dir, "toy.json"));
         // --out pointed at the data folder by mistake: nothing there is touched
         var before = Directory.GetFiles(data).ToDictionary(f => f, File.ReadAllBytes);
-        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", data, "--device", "cpu"),
-            "not empty and holds no run");
+        var wrongOut = Run("train", "--config", config, "--data", data, "--out", data, "--device", "cpu");
+        AssertOneLineError(wrongOut, "not empty and holds no run");
+        Assert.That(wrongOut.Out, Does.Not.Contain("device:"), "the --out error comes before the device line");
         Assert.That(Directory.GetFiles(data), Is.EquivalentTo(before.Keys));
         foreach (var (f, bytes) in before) Assert.That(File.ReadAllBytes(f), Is.EqualTo(bytes), f);
 
