@@ -48,6 +48,7 @@ public sealed class Args
                         throw new UsageException($"--{name} needs a value");
                     value = list[++i];
                 }
+                if (value.Length == 0) throw new UsageException($"--{name} is empty; give it a value");
                 if (_values.TryGetValue(name, out var earlier))
                     throw new UsageException($"--{name} is given twice ('{earlier}' and '{value}'); give it once");
                 _values[name] = value;

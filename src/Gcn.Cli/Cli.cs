@@ -217,7 +217,7 @@ public static partial class Cli
         TextWriter stdout, TextWriter stderr)
     {
         var trainer = new Trainer(config, backend, new DatasetImages(dataset), dataset.TrainIndices(),
-            dataset.HeldOutIndices(), options with { SplitId = Evaluation.SplitId(dataset) }, stdout, Console.IsErrorRedirected ? null : stderr);
+            dataset.HeldOutIndices(), options with { SplitId = Evaluation.SplitId(dataset), DataHash = Evaluation.DataHash(dataset) }, stdout, Console.IsErrorRedirected ? null : stderr);
         trainer.Run();
     }
 
@@ -399,6 +399,8 @@ public static partial class Cli
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (File.Exists(Path.Combine(dataDir, Dataset.ManifestFile)))
             stdout.WriteLine($"demo: using the data set in {dataDir}");
+        else if (Directory.Exists(dataDir) && Directory.EnumerateFileSystemEntries(dataDir).Any(e => !Path.GetFileName(e).StartsWith('.')))
+            throw new UsageException($"{dataDir}: holds files but no data set (no {Dataset.ManifestFile}); move them away or give another --out");
         else if (kind == "mnist")
             MnistImporter.Import(a.Get("source"), dataDir, stdout);
         else
@@ -410,12 +412,9 @@ public static partial class Cli
         using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), stdout);
         string checkpoint = Path.Combine(runDir, Trainer.CheckpointFile);
         int done = File.Exists(checkpoint) ? CheckpointIteration(checkpoint) : 0;
-        if (done == 0 && Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any())
-        {
-            // the demo's own run folder, left by a start stopped before its first checkpoint
-            stdout.WriteLine($"demo: {runDir} holds a start with no checkpoint; starting it again");
-            Directory.Delete(runDir, recursive: true);
-        }
+        // a start stopped before its first checkpoint is trained again in place (the trainer
+        // accepts a folder holding only run files); a folder holding anything else is refused
+        Trainer.CheckRunFolder(runDir, resume: done > 0);
         if (done >= iterations)
         {
             stdout.WriteLine($"demo: {runDir} is already trained ({done} iterations)");

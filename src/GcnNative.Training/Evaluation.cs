@@ -201,6 +201,15 @@ public static class Evaluation
         Pictures.SaveGrid(path, grid, rowsOfPairs * 2 * columns, img.Channels, img.Height, img.Width, columns);
     }
 
+    /// <summary>SHA-256 (first 16 hex digits) of a data set's pixels and labels: the same data wherever it lies.</summary>
+    public static string DataHash(Dataset dataset)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        sha.AppendData(dataset.Pixels);
+        foreach (var row in dataset.Labels) sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
+        return Convert.ToHexString(sha.GetHashAndReset(), 0, 8).ToLowerInvariant();
+    }
+
     /// <summary>Identifies a data set and its held-out split (name, count, SHA-256 of heldout.csv's text).</summary>
     public static string SplitId(Dataset dataset)
     {

@@ -17,7 +17,8 @@ public sealed record TrainOptions(
     float? ClassificationWeight = null,
     bool Resume = false,
     string ConfigSource = "config",
-    string? SplitId = null);
+    string? SplitId = null,
+    string? DataHash = null);
 
 /// <summary>Stops a run with a message (non-finite loss, bad resume state, ...).</summary>
 public sealed class TrainingException(string message) : Exception(message);
@@ -77,9 +78,42 @@ public sealed class Trainer
                 $"{checkpoint}: a run already exists here; pass --resume to continue it or choose another --out");
         if (resume && !File.Exists(checkpoint))
             throw new TrainingException($"{checkpoint}: nothing to resume (no checkpoint)");
-        if (!resume && Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any())
+        if (!resume && Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any() && !IsUnfinishedStart(runDir))
             throw new TrainingException(
                 $"{runDir}: not empty and holds no run; give --out an empty or new folder (a run writes several files there)");
+    }
+
+    /// <summary>
+    /// A run folder left by a start stopped before its first checkpoint: nothing in it but the
+    /// files a run writes (config, run info, metrics, samples/*.png, loss.png, temporary files).
+    /// Training there again starts over and writes those files anew.
+    /// </summary>
+    public static bool IsUnfinishedStart(string runDir)
+    {
+        if (File.Exists(Path.Combine(runDir, CheckpointFile))) return false;
+        foreach (string entry in Directory.EnumerateFileSystemEntries(runDir))
+        {
+            string name = Path.GetFileName(entry);
+            bool ours = name is ConfigFile or RunInfoFile or MetricsFile or "loss.png"
+                || (name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal));
+            if (name == "samples" && Directory.Exists(entry))
+                ours = Directory.EnumerateFileSystemEntries(entry).All(f =>
+                    Path.GetFileName(f).StartsWith("iter-", StringComparison.Ordinal) && f.EndsWith(".png", StringComparison.Ordinal) && File.Exists(f));
+            else if (Directory.Exists(entry)) ours = false;
+            if (!ours) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Temporary files a killed run left behind (".NAME.PID.tmp", never renamed into place).</summary>
+    private static void RemoveStaleTemporaries(string runDir)
+    {
+        if (!Directory.Exists(runDir)) return;
+        foreach (string f in Directory.EnumerateFiles(runDir, ".*.tmp"))
+        {
+            try { File.Delete(f); }
+            catch (IOException) { /* in use or gone: leave it */ }
+        }
     }
 
     /// <summary>Runs to the configured iteration count; returns the path of the final checkpoint.</summary>
@@ -89,6 +123,8 @@ public sealed class Trainer
         string checkpoint = Path.Combine(_options.RunDir, CheckpointFile);
         CheckRunFolder(_options.RunDir, _options.Resume);
         if (_options.Resume) CheckResumedConfig();
+        if (_options.Resume) CheckResumedData();
+        bool restart = !_options.Resume && Directory.Exists(_options.RunDir) && Directory.EnumerateFileSystemEntries(_options.RunDir).Any();
         if (_train.Count == 0)
             throw new TrainingException($"{Path.Combine(_options.DataDir, "heldout.csv")}: holds out every image; nothing is left to train on");
 
@@ -98,6 +134,8 @@ public sealed class Trainer
         var feeder = new BatchFeeder(_config, _data, t.Batch, _options.DataDir);
         var sampler = new EpochSampler(_train, t.Seed);
         Directory.CreateDirectory(_options.RunDir);
+        RemoveStaleTemporaries(_options.RunDir);
+        if (restart) _out.WriteLine($"{_options.RunDir}: a start with no checkpoint is here; training again from iteration 0");
         int start = 0;
         if (_options.Resume)
         {
@@ -168,6 +206,7 @@ public sealed class Trainer
             ["config"] = _config.Name,
             ["device"] = _backend.Name,
             ["split"] = _options.SplitId ?? "",
+            ["data_hash"] = _options.DataHash ?? "",
             ["created"] = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
             // value names let `gcn generate` accept "color=red" without the data set
             ["features"] = _config.Features.ToDictionary(f => f.Name, f =>
@@ -335,6 +374,20 @@ public sealed class Trainer
         }
         AtomicFile.WriteText(path, kept.ToString());
         return points;
+    }
+
+    /// <summary>A resumed run must train on the data it started with (same pixels and labels, wherever they are now).</summary>
+    private void CheckResumedData()
+    {
+        string path = Path.Combine(_options.RunDir, RunInfoFile);
+        if (!File.Exists(path) || _options.DataHash is null) return;
+        string? trained;
+        try { trained = Evaluation.ReadRunInfo(path)?["data_hash"]?.GetValue<string>(); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { return; }
+        if (!string.IsNullOrEmpty(trained) && trained != _options.DataHash)
+            throw new TrainingException(
+                $"{_options.DataDir}: is not the data set this run trained on (its pixels or labels differ from those recorded in {path}); " +
+                "resume with the run's own data");
     }
 
     /// <summary>

@@ -85,8 +85,42 @@ public class CliTests
         // the demo keeps data/ and runs/ in its folder; it refuses any other folder holding files
         AssertOneLineError(Run("demo", "--out", data), "not empty and not a demo folder");
         AssertOneLineError(Run("demo", "--out", file), "is a file");
+        // a demo folder is reused, but never what the user put in its data/ or runs/ folders
+        string demo = Path.Combine(_dir, "demo");
+        string notes = Path.Combine(demo, "runs", "faces-small", "notes", "results.txt");
+        Directory.CreateDirectory(Path.GetDirectoryName(notes)!);
+        File.WriteAllText(notes, "important");
+        AssertOneLineError(Run("demo", "faces", "--out", demo, "--iterations", "5", "--device", "cpu"), "holds no run");
+        Assert.That(File.ReadAllText(notes), Is.EqualTo("important"));
+        string mine = Path.Combine(_dir, "demo2", "data", "faces64", "labels.csv");
+        Directory.CreateDirectory(Path.GetDirectoryName(mine)!);
+        File.WriteAllText(mine, "my labels");
+        AssertOneLineError(Run("demo", "faces", "--out", Path.Combine(_dir, "demo2"), "--iterations", "5"), "holds files but no data set");
+        Assert.That(File.ReadAllText(mine), Is.EqualTo("my labels"));
         Assert.That(Directory.GetFileSystemEntries(data), Is.EquivalentTo(before.Keys));
         Assert.That(File.ReadAllText(file), Is.EqualTo("mine"));
+
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", ""), "--out is empty");
+
+        // a start killed before its first checkpoint (run files only, and a killed save's
+        // temporary file) is trained again in place; one more file of the user's, and it is refused
+        string unfinished = Path.Combine(_dir, "unfinished");
+        Directory.CreateDirectory(Path.Combine(unfinished, "samples"));
+        foreach (string f in new[] { "config.json", "run.json", "metrics.jsonl", "samples/iter-000020.png", ".checkpoint.safetensors.99.tmp" })
+            File.WriteAllText(Path.Combine(unfinished, f), "partial");
+        File.WriteAllText(Path.Combine(unfinished, "mine.txt"), "mine");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", unfinished, "--device", "cpu"), "holds no run");
+        File.Delete(Path.Combine(unfinished, "mine.txt"));
+        var again = Run("train", "--config", config, "--data", data, "--out", unfinished, "--device", "cpu");
+        Assert.That(again.Code, Is.EqualTo(0), again.Err);
+        Assert.That(again.Out, Does.Contain("training again from iteration 0"));
+        Assert.That(File.Exists(Path.Combine(unfinished, ".checkpoint.safetensors.99.tmp")), Is.False, "stale temporary removed");
+        Assert.That(File.ReadAllLines(Path.Combine(unfinished, "metrics.jsonl"))[0], Does.StartWith("{\"iteration\":1,"));
+
+        // --resume on another data set (same shape, other pixels) is refused
+        string other = MakeToyData(Path.Combine(_dir, "other"), seed: 2);
+        AssertOneLineError(Run("train", "--config", config, "--data", other, "--out", unfinished, "--device", "cpu", "--resume",
+            "--iterations", "60"), "is not the data set this run trained on");
 
         var r = Run("train", "--config", config, "--data", Path.Combine(_dir, "nowhere"), "--out", Path.Combine(_dir, "run"),
             "--device", "cpu");
@@ -165,7 +199,7 @@ public class CliTests
     }
 
     /// <summary>A 3-feature, 8x8 toy data set with a held-out split, in the standard format.</summary>
-    internal static string MakeToyData(string dir)
+    internal static string MakeToyData(string dir, int seed = 1)
     {
         var features = new[]
         {
@@ -185,7 +219,7 @@ public class CliTests
             for (int x = 0; x < 8; x++)
             {
                 bool on = s == 0 ? x == (p == 0 ? 2 : 5) : (Math.Abs(x - (p == 0 ? 2 : 5)) <= 1 && Math.Abs(y - 4) <= 1);
-                if (on) img[c * 64 + y * 8 + x] = 255;
+                if (on) img[c * 64 + y * 8 + x] = (byte)(256 - seed);
             }
             pixels.AddRange(img);
         }
