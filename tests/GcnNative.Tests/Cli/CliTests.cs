@@ -82,6 +82,9 @@ public class CliTests
         File.WriteAllText(file, "mine");
         AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", file, "--device", "cpu"),
             "notes.txt: is a file; --out expects a folder");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", Path.Combine(file, "run"), "--device", "cpu"),
+            "cannot be created", "notes.txt is a file");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", file, "--resume"), "is a file");
         // the demo keeps data/ and runs/ in its folder; it refuses any other folder holding files
         AssertOneLineError(Run("demo", "--out", data), "not empty and not a demo folder");
         AssertOneLineError(Run("demo", "--out", file), "is a file");
