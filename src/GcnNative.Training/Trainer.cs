@@ -65,8 +65,9 @@ public sealed class Trainer
     public GcnModel? Model { get; private set; }
 
     /// <summary>
-    /// The run folder a training may use: new or empty, or (with <paramref name="resume"/>)
-    /// one holding a checkpoint. Anything else is refused before a file is written.
+    /// The run folder a training may use: new or empty, or a start stopped before its first
+    /// checkpoint (<see cref="IsUnfinishedStart"/>), or (with <paramref name="resume"/>) one
+    /// holding a checkpoint. Anything else is refused before a file is written.
     /// </summary>
     public static void CheckRunFolder(string runDir, bool resume)
     {
@@ -412,7 +413,10 @@ public sealed class Trainer
         }
         System.Text.Json.Nodes.JsonObject saved;
         try { saved = Comparable(File.ReadAllText(path)); }
-        catch (JsonException) { throw new TrainingException($"{path}: not valid JSON; cannot check that --resume trains the same config"); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new TrainingException($"{path}: not a JSON config object; cannot check that --resume trains the same config");
+        }
         var now = Comparable(_config.ToJson());
         var changed = new List<string>();
         foreach (string key in saved.Select(p => p.Key).Union(now.Select(p => p.Key)))
