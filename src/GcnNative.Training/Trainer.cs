@@ -126,7 +126,8 @@ public sealed class Trainer
         var t = _config.Training;
         string checkpoint = Path.Combine(_options.RunDir, CheckpointFile);
         CheckRunFolder(_options.RunDir, _options.Resume);
-        if (_options.Resume) CheckResumedConfig();
+        string savedConfig = Path.Combine(_options.RunDir, ConfigFile);
+        if (_options.Resume && File.Exists(savedConfig)) CheckResumedConfig(File.ReadAllText(savedConfig), savedConfig);
         if (_options.Resume) CheckResumedData();
         bool restart = !_options.Resume && Directory.Exists(_options.RunDir) && Directory.EnumerateFileSystemEntries(_options.RunDir).Any();
         if (_train.Count == 0)
@@ -144,6 +145,9 @@ public sealed class Trainer
         if (_options.Resume)
         {
             start = model.LoadCheckpoint(checkpoint, requireOptimizerState: true);
+            // config.json deleted: the checkpoint's own copy of the config is the reference
+            if (!File.Exists(savedConfig) && model.LoadedConfigJson is { } trainedWith)
+                CheckResumedConfig(trainedWith, checkpoint + " (its config)");
             if (start >= t.Iterations)
                 throw new TrainingException(
                     $"{checkpoint}: is at iteration {start}; --iterations {t.Iterations} leaves nothing to train (give more than {start})");
@@ -399,10 +403,8 @@ public sealed class Trainer
     /// logging, samples and checkpoints may change): otherwise config.json would stop being the
     /// exact config trained.
     /// </summary>
-    private void CheckResumedConfig()
+    private void CheckResumedConfig(string savedJson, string path)
     {
-        string path = Path.Combine(_options.RunDir, ConfigFile);
-        if (!File.Exists(path)) return;
         System.Text.Json.Nodes.JsonObject Comparable(string json)
         {
             var o = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
@@ -412,7 +414,7 @@ public sealed class Trainer
             return o;
         }
         System.Text.Json.Nodes.JsonObject saved;
-        try { saved = Comparable(File.ReadAllText(path)); }
+        try { saved = Comparable(savedJson); }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             throw new TrainingException($"{path}: not a JSON config object; cannot check that --resume trains the same config");

@@ -193,6 +193,9 @@ public sealed class GcnModel
         SafeTensors.Save(path, list, meta);
     }
 
+    /// <summary>The config a loaded checkpoint was trained with, as saved in its metadata (null before a load, or if absent).</summary>
+    public string? LoadedConfigJson { get; private set; }
+
     /// <summary>Loads parameters (and optimiser state when present); returns the iteration saved.</summary>
     public int LoadCheckpoint(string path, bool requireOptimizerState)
     {
@@ -225,6 +228,7 @@ public sealed class GcnModel
             }
         }
         Step = meta.TryGetValue("adam_step", out var s) ? int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        LoadedConfigJson = meta.GetValueOrDefault("config");
         return meta.TryGetValue("iteration", out var it) ? int.Parse(it, System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
 

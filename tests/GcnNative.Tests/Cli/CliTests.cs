@@ -276,6 +276,12 @@ public class CliTests
             "--iterations", "60", "--batch", "2"), "--resume would train with different settings (training.batch)");
         AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume",
             "--iterations", "30"), "is at iteration 40", "--iterations 30");
+        // with config.json gone, the checkpoint's own copy of the config is compared
+        string configCopy = File.ReadAllText(Path.Combine(run, "config.json"));
+        File.Delete(Path.Combine(run, "config.json"));
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume",
+            "--iterations", "60", "--seed", "5"), "checkpoint.safetensors (its config)", "training.seed");
+        File.WriteAllText(Path.Combine(run, "config.json"), configCopy);
 
         // a line logged after the checkpoint by a run that was then killed is dropped on resume
         File.AppendAllText(Path.Combine(run, "metrics.jsonl"), "{\"iteration\": 45, \"seconds\": -1}\n{\"iteration\": 4");
