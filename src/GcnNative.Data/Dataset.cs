@@ -168,14 +168,9 @@ public sealed partial class Dataset
     public static void Save(string dir, Dataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        // temporary files of a save that was killed (".NAME.PID.tmp", never renamed into place)
-        if (Directory.Exists(dir))
-            foreach (string name in new[] { ImagesFile, LabelsFile, HeldoutFile, ManifestFile })
-            foreach (string stale in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
-            {
-                try { File.Delete(stale); }
-                catch (IOException) { /* in use or gone: leave it */ }
-            }
+        // temporary files of a save that was killed
+        foreach (string name in new[] { ImagesFile, LabelsFile, HeldoutFile, ManifestFile })
+            GcnNative.IO.AtomicFile.RemoveLeftovers(dir, name);
         AtomicFiles.WriteAll(dir, new (string, Action<Stream>)[]
         {
             (ImagesFile, s => s.Write(dataset.Pixels)),

@@ -98,8 +98,7 @@ public sealed class Trainer
         foreach (string entry in Directory.EnumerateFileSystemEntries(runDir))
         {
             string name = Path.GetFileName(entry);
-            bool ours = name is ConfigFile or RunInfoFile or MetricsFile or "loss.png"
-                || (name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal));
+            bool ours = name is ConfigFile or RunInfoFile or MetricsFile or "loss.png" || AtomicFile.IsTemporary(name);
             if (name == "samples" && Directory.Exists(entry))
                 ours = Directory.EnumerateFileSystemEntries(entry).All(f =>
                     Path.GetFileName(f).StartsWith("iter-", StringComparison.Ordinal) && f.EndsWith(".png", StringComparison.Ordinal) && File.Exists(f));
@@ -109,16 +108,6 @@ public sealed class Trainer
         return true;
     }
 
-    /// <summary>Temporary files a killed run left behind (".NAME.PID.tmp", never renamed into place).</summary>
-    private static void RemoveStaleTemporaries(string runDir)
-    {
-        if (!Directory.Exists(runDir)) return;
-        foreach (string f in Directory.EnumerateFiles(runDir, ".*.tmp"))
-        {
-            try { File.Delete(f); }
-            catch (IOException) { /* in use or gone: leave it */ }
-        }
-    }
 
     /// <summary>Runs to the configured iteration count; returns the path of the final checkpoint.</summary>
     public string Run(CancellationToken cancel = default)
@@ -139,7 +128,7 @@ public sealed class Trainer
         var feeder = new BatchFeeder(_config, _data, t.Batch, _options.DataDir);
         var sampler = new EpochSampler(_train, t.Seed);
         Directory.CreateDirectory(_options.RunDir);
-        RemoveStaleTemporaries(_options.RunDir);
+        AtomicFile.RemoveLeftovers(_options.RunDir);   // a killed run's half-written checkpoint or metrics
         if (restart) _out.WriteLine($"{_options.RunDir}: a start with no checkpoint is here; training again from iteration 0");
         int start = 0;
         if (_options.Resume)

@@ -159,4 +159,22 @@ public static class AtomicFile
 
     public static void WriteText(string path, string text) =>
         Write(path, s => s.Write(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>Whether a file name is a writer's temporary (".NAME.ID.tmp", never renamed into place if killed).</summary>
+    public static bool IsTemporary(string fileName) =>
+        fileName.StartsWith('.') && fileName.EndsWith(".tmp", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Deletes the temporaries a killed writer left in <paramref name="dir"/>, for files named
+    /// <paramref name="name"/> (all names by default); one in use or already gone is left alone.
+    /// </summary>
+    public static void RemoveLeftovers(string dir, string name = "*")
+    {
+        if (!Directory.Exists(dir)) return;
+        foreach (string stale in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
+        {
+            try { File.Delete(stale); }
+            catch (IOException) { /* in use or gone: leave it */ }
+        }
+    }
 }

@@ -8,6 +8,19 @@ namespace GcnNative.Tests.Data;
 public class DatasetTests
 {
     [Test]
+    public void Save_RemovesTemporariesOfAKilledSave_AndLeavesOtherFiles()
+    {
+        using var tmp = new TempDir();
+        Directory.CreateDirectory(tmp["ds"]);
+        File.WriteAllText(tmp["ds/.images.u8.1234.tmp"], "half");
+        File.WriteAllText(tmp["ds/.notes.1234.tmp"], "not ours");
+        Dataset.Save(tmp["ds"], TinyDataset());
+        Assert.That(File.Exists(tmp["ds/.images.u8.1234.tmp"]), Is.False);
+        Assert.That(File.ReadAllText(tmp["ds/.notes.1234.tmp"]), Is.EqualTo("not ours"));
+        Assert.That(Dataset.Load(tmp["ds"]).Count, Is.EqualTo(TinyDataset().Count));
+    }
+
+    [Test]
     public void SaveLoad_RoundTripsEverything()
     {
         using var tmp = new TempDir();
