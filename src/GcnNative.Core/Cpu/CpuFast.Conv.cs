@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace GcnNative.Cpu;
 
 // Convolutions lowered onto the GEMM. Images are processed in groups of G: the im2col
@@ -193,7 +196,115 @@ public sealed unsafe partial class CpuFast
     }
 
     /// <summary>col[(ci kh kw), oh Wout + ow] (row stride ldcol) for one image x[Cin, H, W]; zeros in the padding.</summary>
-    private static void Im2Col(in ConvGeometry g, float* x, float* col, int ldcol)
+    private void Im2Col(in ConvGeometry g, float* x, float* col, int ldcol)
+    {
+        if (Kernel == GemmKernelKind.Avx512 && g.StrideW <= 2) Im2ColAvx512(g, x, col, ldcol);
+        else Im2ColScalar(g, x, col, ldcol);
+    }
+
+    /// <summary>x[Cin, H, W] = sum of the col entries that read each pixel (overwrites x).</summary>
+    private void Col2Im(in ConvGeometry g, float* col, int ldcol, float* x)
+    {
+        if (Kernel == GemmKernelKind.Avx512 && g.StrideW <= 2) Col2ImAvx512(g, col, ldcol, x);
+        else Col2ImScalar(g, col, ldcol, x);
+    }
+
+    // The AVX-512 versions move each output row (Wout wide: 6 to 158 in the GCN layers) in
+    // 16-lane pieces with masked loads and stores: a lane outside the row or in the padding is
+    // neither read nor written (a masked-off lane does not fault either, so the pointer may
+    // point into the padding left of the image). With stride 2 the even input lanes of two
+    // loads are gathered by one two-source permute, and spread back the same way.
+
+    /// <summary>Lanes j of a 16-lane piece starting at output column o0 with o0 + j in [lo, hi).</summary>
+    private static Vector512<float> LaneMask(int o0, int lo, int hi)
+    {
+        var col = Vector512.CreateSequence(o0, 1);
+        return (Vector512.GreaterThanOrEqual(col, Vector512.Create(lo)) & Vector512.LessThan(col, Vector512.Create(hi))).AsSingle();
+    }
+
+    /// <summary>Lanes j of a 32-float stride-2 input piece: j even, output column o0 + j / 2 in [lo, hi).</summary>
+    private static Vector512<float> EvenLaneMask(int o0, int lo, int hi)
+    {
+        var lane = Vector512.CreateSequence(0, 1);
+        var col = Vector512.ShiftRightArithmetic(lane, 1) + Vector512.Create(o0);
+        var even = Vector512.Equals(lane & Vector512.Create(1), Vector512<int>.Zero);
+        return (even & Vector512.GreaterThanOrEqual(col, Vector512.Create(lo)) & Vector512.LessThan(col, Vector512.Create(hi))).AsSingle();
+    }
+
+    private static void Im2ColAvx512(in ConvGeometry g, float* x, float* col, int ldcol)
+    {
+        int wo = g.OutWidth, ho = g.OutHeight, stride = g.StrideW, strideH = g.StrideH, padH = g.PadH, padW = g.PadW;
+        int h = g.InHeight, w = g.InWidth, kernelH = g.KernelH, kernelW = g.KernelW, channels = g.InChannels;
+        var gatherEven = Vector512.CreateSequence(0, 2);
+        for (int ci = 0; ci < channels; ci++)
+        for (int kh = 0; kh < kernelH; kh++)
+        for (int kw = 0; kw < kernelW; kw++)
+        {
+            float* row = col + (long)((ci * kernelH + kh) * kernelW + kw) * ldcol;
+            var (lo, hi) = ValidRange(wo, stride, padW, kw, w);
+            // rows of the image this kernel row reads: oh in [ohLo, ohHi)
+            var (ohLo, ohHi) = ValidRange(ho, strideH, padH, kh, h);
+            float* s0 = x + (long)ci * h * w - padW + kw;
+            for (int o0 = 0; o0 < wo; o0 += 16)
+            {
+                var store = LaneMask(o0, 0, wo);
+                var m0 = stride == 1 ? LaneMask(o0, lo, hi) : EvenLaneMask(o0, lo, hi);
+                var m1 = EvenLaneMask(o0 + 8, lo, hi);
+                float* d = row + o0;
+                for (int oh = 0; oh < ohLo; oh++) Avx512F.MaskStore(d + oh * wo, store, Vector512<float>.Zero);
+                for (int oh = ohLo; oh < ohHi; oh++)
+                {
+                    float* s = s0 + (long)(oh * strideH - padH + kh) * w;
+                    Vector512<float> v;
+                    if (stride == 1) v = Avx512F.MaskLoad(s + o0, m0, Vector512<float>.Zero);
+                    else v = Avx512F.PermuteVar16x32x2(Avx512F.MaskLoad(s + 2 * o0, m0, Vector512<float>.Zero), gatherEven,
+                        Avx512F.MaskLoad(s + 2 * o0 + 16, m1, Vector512<float>.Zero));
+                    Avx512F.MaskStore(d + oh * wo, store, v);
+                }
+                for (int oh = ohHi; oh < ho; oh++) Avx512F.MaskStore(d + oh * wo, store, Vector512<float>.Zero);
+            }
+        }
+    }
+
+    private static void Col2ImAvx512(in ConvGeometry g, float* col, int ldcol, float* x)
+    {
+        int wo = g.OutWidth, ho = g.OutHeight, stride = g.StrideW, strideH = g.StrideH, padH = g.PadH, padW = g.PadW;
+        int h = g.InHeight, w = g.InWidth, kernelH = g.KernelH, kernelW = g.KernelW, channels = g.InChannels;
+        new Span<float>(x, channels * h * w).Clear();
+        var spreadLow = Vector512.ShiftRightArithmetic(Vector512.CreateSequence(0, 1), 1);
+        var spreadHigh = spreadLow + Vector512.Create(8);
+        for (int ci = 0; ci < channels; ci++)
+        for (int kh = 0; kh < kernelH; kh++)
+        for (int kw = 0; kw < kernelW; kw++)
+        {
+            float* row = col + (long)((ci * kernelH + kh) * kernelW + kw) * ldcol;
+            var (lo, hi) = ValidRange(wo, stride, padW, kw, w);
+            var (ohLo, ohHi) = ValidRange(ho, strideH, padH, kh, h);
+            float* d0 = x + (long)ci * h * w - padW + kw;
+            for (int o0 = lo / 16 * 16; o0 < hi; o0 += 16)
+            {
+                var valid = LaneMask(o0, lo, hi);
+                var m0 = EvenLaneMask(o0, lo, hi);
+                var m1 = EvenLaneMask(o0 + 8, lo, hi);
+                for (int oh = ohLo; oh < ohHi; oh++)
+                {
+                    float* d = d0 + (long)(oh * strideH - padH + kh) * w;
+                    var v = Avx512F.MaskLoad(row + oh * wo + o0, valid, Vector512<float>.Zero);
+                    if (stride == 1)
+                    {
+                        Avx512F.MaskStore(d + o0, valid, Avx512F.MaskLoad(d + o0, valid, Vector512<float>.Zero) + v);
+                        continue;
+                    }
+                    float* e = d + 2 * o0;
+                    Avx512F.MaskStore(e, m0, Avx512F.MaskLoad(e, m0, Vector512<float>.Zero) + Avx512F.PermuteVar16x32(v, spreadLow));
+                    Avx512F.MaskStore(e + 16, m1, Avx512F.MaskLoad(e + 16, m1, Vector512<float>.Zero) + Avx512F.PermuteVar16x32(v, spreadHigh));
+                }
+            }
+        }
+    }
+
+    /// <summary>Portable <see cref="Im2Col"/>.</summary>
+    private static void Im2ColScalar(in ConvGeometry g, float* x, float* col, int ldcol)
     {
         int wo = g.OutWidth;
         for (int ci = 0; ci < g.InChannels; ci++)
@@ -222,8 +333,8 @@ public sealed unsafe partial class CpuFast
         }
     }
 
-    /// <summary>x[Cin, H, W] = sum of the col entries that read each pixel (overwrites x).</summary>
-    private static void Col2Im(in ConvGeometry g, float* col, int ldcol, float* x)
+    /// <summary>Portable <see cref="Col2Im"/>.</summary>
+    private static void Col2ImScalar(in ConvGeometry g, float* col, int ldcol, float* x)
     {
         int wo = g.OutWidth;
         new Span<float>(x, g.InChannels * g.InHeight * g.InWidth).Clear();

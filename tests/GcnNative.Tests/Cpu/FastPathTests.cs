@@ -201,6 +201,24 @@ public class FastPathTests
         yield return ConvGeometry.ForTransposed(3, 11, 8, 8, 3, 2, 2, 0);
     }
 
+    /// <summary>
+    /// Rows wider than one 16-lane piece (the AVX-512 im2col / col2im move rows in masked
+    /// pieces), stride 2 with padding on either side, a stride with no vector path, and
+    /// rectangular images.
+    /// </summary>
+    private static IEnumerable<ConvGeometry> WideRowShapes()
+    {
+        yield return ConvGeometry.Create(2, 3, 9, 40, 5, 3, 1, 1);       // 40 wide: 3 pieces, the last partial
+        yield return ConvGeometry.Create(1, 2, 5, 32, 3, 5, 1, 2);       // exactly 2 pieces
+        yield return ConvGeometry.Create(2, 2, 11, 37, 3, 4, 2, 1);      // stride 2, 18 wide
+        yield return ConvGeometry.Create(1, 2, 6, 71, 3, 3, 2, 0);       // stride 2, 35 wide, no padding
+        yield return ConvGeometry.Create(1, 2, 5, 24, 3, 4, 2, 1);       // stride 2, right padding read by output 11
+        yield return ConvGeometry.Create(2, 3, 4, 56, 2, 4, 2, 1);       // the same at output 27, in the second piece
+        yield return ConvGeometry.Create(1, 2, 7, 70, 3, 5, 3, 2);       // stride 3: the scalar path
+        yield return ConvGeometry.ForTransposed(2, 5, 9, 21, 4, 5, 2, 1);  // deconvolution to 43 wide
+        yield return ConvGeometry.ForTransposed(1, 6, 20, 20, 3, 2, 2, 0); // face-uconv9's kind, 40 wide
+    }
+
     [Test]
     public void ConvolutionsMatchReference()
     {
@@ -209,35 +227,55 @@ public class FastPathTests
         int seed = 0;
         foreach (var g in ConvShapes())
         {
-            var path = seed % 2 == 0 ? fast : single;
-            var x = Random(Tensor.CountOf(g.XShape), seed++);
-            var w = Random(Tensor.CountOf(g.WShape), seed++);
-            var dy = Random(Tensor.CountOf(g.YShape), seed++);
-            double terms = g.InChannels * g.KernelH * g.KernelW;
+            CheckConvolution(seed % 2 == 0 ? fast : single, g, seed);
+            seed += 4;
+        }
+    }
 
-            var y = new float[dy.Length];
-            var yRef = new float[dy.Length];
-            Array.Fill(y, float.NaN);
-            path.ConvForward(g, x, w, y);
-            CpuReference.ConvForward(g, x, w, yRef);
-            AssertClose(yRef, y, terms, $"forward {g}");
+    [Test]
+    public void ConvolutionsMatchReferenceOnWideRows()
+    {
+        using var fast = new CpuFast(2);
+        using var single = new CpuFast(1, GemmKernelKind.Portable);
+        int seed = 500;
+        foreach (var g in WideRowShapes())
+        foreach (var path in new[] { fast, single })
+        {
+            CheckConvolution(path, g, seed);
+            seed += 4;
+        }
+    }
 
-            var dx = new float[x.Length];
-            var dxRef = new float[x.Length];
-            Array.Fill(dx, float.NaN);
-            path.ConvBackwardData(g, dy, w, dx);
-            CpuReference.ConvBackwardData(g, dy, w, dxRef);
-            AssertClose(dxRef, dx, g.OutChannels * g.KernelH * g.KernelW, $"backward data {g}");
+    private static void CheckConvolution(CpuFast path, in ConvGeometry g, int seed)
+    {
+        var x = Random(Tensor.CountOf(g.XShape), seed++);
+        var w = Random(Tensor.CountOf(g.WShape), seed++);
+        var dy = Random(Tensor.CountOf(g.YShape), seed++);
+        double terms = g.InChannels * g.KernelH * g.KernelW;
+        string name = $"{g} on {path.Kernel}x{path.Threads}";
 
-            foreach (bool accumulate in new[] { false, true })
-            {
-                var dw = Random(w.Length, seed++);
-                var dwRef = (float[])dw.Clone();
-                if (!accumulate) Array.Fill(dw, float.NaN);
-                path.ConvBackwardFilter(g, x, dy, dw, accumulate);
-                CpuReference.ConvBackwardFilter(g, x, dy, dwRef, accumulate);
-                AssertClose(dwRef, dw, g.Batch * g.OutHeight * g.OutWidth, $"backward filter acc={accumulate} {g}");
-            }
+        var y = new float[dy.Length];
+        var yRef = new float[dy.Length];
+        Array.Fill(y, float.NaN);
+        path.ConvForward(g, x, w, y);
+        CpuReference.ConvForward(g, x, w, yRef);
+        AssertClose(yRef, y, terms, $"forward {name}");
+
+        var dx = new float[x.Length];
+        var dxRef = new float[x.Length];
+        Array.Fill(dx, float.NaN);
+        path.ConvBackwardData(g, dy, w, dx);
+        CpuReference.ConvBackwardData(g, dy, w, dxRef);
+        AssertClose(dxRef, dx, g.OutChannels * g.KernelH * g.KernelW, $"backward data {name}");
+
+        foreach (bool accumulate in new[] { false, true })
+        {
+            var dw = Random(w.Length, seed);
+            var dwRef = (float[])dw.Clone();
+            if (!accumulate) Array.Fill(dw, float.NaN);
+            path.ConvBackwardFilter(g, x, dy, dw, accumulate);
+            CpuReference.ConvBackwardFilter(g, x, dy, dwRef, accumulate);
+            AssertClose(dwRef, dw, g.Batch * g.OutHeight * g.OutWidth, $"backward filter acc={accumulate} {name}");
         }
     }
 
