@@ -148,9 +148,9 @@ public sealed class Trainer
         PrintSettings(model);
 
         var metricsPath = Path.Combine(_options.RunDir, MetricsFile);
-        // lines logged after the checkpoint were trained again from it: drop them, and start
-        // the loss curve from the lines kept
-        var history = _options.Resume ? KeepMetricsUpTo(metricsPath, start) : [];
+        // lines logged after the checkpoint were trained again from it: drop them, start the
+        // loss curve from the lines kept, and count seconds on from the last of them
+        var (history, secondsBefore) = _options.Resume ? KeepMetricsUpTo(metricsPath, start) : (new List<LossPoint>(), 0.0);
         using var metrics = new StreamWriter(metricsPath, append: _options.Resume, new UTF8Encoding(false));
         var batch = new int[t.Batch];
         var sampleIndices = SampleIndices();
@@ -177,7 +177,7 @@ public sealed class Trainer
                 _backend.Synchronize();
                 double ms = window.Elapsed.TotalMilliseconds / Math.Max(1, it + 1 - windowStart);
                 PrintLine(it + 1, losses, ms);
-                WriteMetrics(metrics, it + 1, losses, ms, clock.Elapsed.TotalSeconds);
+                WriteMetrics(metrics, it + 1, losses, ms, secondsBefore + clock.Elapsed.TotalSeconds);
                 history.Add(new LossPoint(it + 1, losses.ClassifierLoss, losses.Pixel, losses.GeneratedCe.Select(v => (double)v).ToArray()));
                 window.Restart();
                 windowStart = it + 1;
@@ -345,32 +345,69 @@ public sealed class Trainer
 
     /// <summary>
     /// Rewrites metrics.jsonl (atomically) with only its lines up to iteration
-    /// <paramref name="last"/>, and returns them as loss-curve points; unreadable lines are dropped.
+    /// <paramref name="last"/>, and returns them as loss-curve points, with the run's elapsed
+    /// seconds at the last of them (the largest <c>seconds</c> kept; 0 when none). Lines logged
+    /// after the checkpoint are dropped silently (they are trained again); a line that cannot
+    /// be read is dropped with one warning naming the file and the line, the last line cut
+    /// short by a kill among them.
     /// </summary>
-    private List<LossPoint> KeepMetricsUpTo(string path, int last)
+    private (List<LossPoint> Points, double Seconds) KeepMetricsUpTo(string path, int last)
     {
         var points = new List<LossPoint>();
-        if (!File.Exists(path)) return points;
+        double seconds = 0;
+        if (!File.Exists(path)) return (points, seconds);
+        string text = File.ReadAllText(path);
+        var lines = text.Split('\n');
+        // text ending in a newline splits into an empty last piece, which is no line
+        int count = text.Length == 0 ? 0 : text.EndsWith('\n') ? lines.Length - 1 : lines.Length;
         var kept = new StringBuilder();
-        foreach (string line in File.ReadLines(path))
+        for (int i = 0; i < count; i++)
         {
-            try
+            string line = lines[i].TrimEnd('\r');
+            if (ReadMetricsLine(line, last, out var point, out double lineSeconds) is { } problem)
             {
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                int it = root.GetProperty("iteration").GetInt32();
-                if (it > last) continue;
-                kept.Append(line).Append('\n');
-                points.Add(new LossPoint(it, root.GetProperty("classifier_loss").GetDouble(), root.GetProperty("pixel_loss").GetDouble(),
-                    _config.Features.Select(f => root.GetProperty($"generated_ce.{f.Name}").GetDouble()).ToArray()));
+                bool torn = i == count - 1 && !text.EndsWith('\n');
+                _out.WriteLine($"warning: {path}, line {i + 1}: dropped, " +
+                               (torn ? "cut short (the last line of a run stopped while writing it)" : problem));
+                continue;
             }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-            {
-                // a line cut short by a kill, or not ours: leave it out
-            }
+            if (point is null) continue;   // logged after the checkpoint: trained again
+            kept.Append(line).Append('\n');
+            points.Add(point);
+            seconds = Math.Max(seconds, lineSeconds);
         }
         AtomicFile.WriteText(path, kept.ToString());
-        return points;
+        return (points, seconds);
+    }
+
+    /// <summary>
+    /// Reads one metrics line: null when it is one (<paramref name="point"/> is null for a line
+    /// after iteration <paramref name="last"/>), else what is wrong with it. A line without
+    /// <c>seconds</c> counts as 0 s.
+    /// </summary>
+    private string? ReadMetricsLine(string line, int last, out LossPoint? point, out double seconds)
+    {
+        point = null;
+        seconds = 0;
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(line); }
+        catch (JsonException) { return "not valid JSON"; }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return "not a JSON object";
+            if (!root.TryGetProperty("iteration", out var itValue) || itValue.ValueKind != JsonValueKind.Number || !itValue.TryGetInt32(out int it))
+                return "no whole number 'iteration'";
+            if (it > last) return null;
+            var names = new[] { "classifier_loss", "pixel_loss" }.Concat(_config.Features.Select(f => $"generated_ce.{f.Name}")).ToArray();
+            var values = new double[names.Length];
+            for (int i = 0; i < names.Length; i++)
+                if (!root.TryGetProperty(names[i], out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out values[i]))
+                    return $"no number '{names[i]}'";
+            if (root.TryGetProperty("seconds", out var s) && s.ValueKind == JsonValueKind.Number) seconds = s.GetDouble();
+            point = new LossPoint(it, values[0], values[1], values[2..]);
+            return null;
+        }
     }
 
     /// <summary>A resumed run must train on the data it started with (same pixels and labels, wherever they are now).</summary>

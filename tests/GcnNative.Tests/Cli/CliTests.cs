@@ -439,4 +439,65 @@ public class CliTests
         var r = Run("train", "--config", config, "--data", data, "--out", Path.Combine(_dir, "run"), "--device", "cpu");
         AssertOneLineError(r, "not finite");
     }
+
+    /// <summary>Trains the toy config for 40 iterations (checkpoints at 20 and 40) into a new run folder.</summary>
+    private (string Data, string Config, string Run) TrainToyRun(string name = "run")
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        string run = Path.Combine(_dir, name);
+        var t = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu");
+        Assert.That(t.Code, Is.EqualTo(0), t.Err + t.Out);
+        return (data, config, run);
+    }
+
+    private static List<(int It, double Seconds)> ReadMetrics(string run) =>
+        File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l =>
+        {
+            var root = System.Text.Json.JsonDocument.Parse(l).RootElement;
+            return (root.GetProperty("iteration").GetInt32(), root.GetProperty("seconds").GetDouble());
+        }).ToList();
+
+    [Test]
+    public void ResumedMetricsContinueTheRunsSeconds()
+    {
+        var (data, config, run) = TrainToyRun();
+        // the kept lines say the run had trained for 1000 s by iteration 40: the resumed lines go on from there
+        string metrics = Path.Combine(run, "metrics.jsonl");
+        File.WriteAllLines(metrics, File.ReadAllLines(metrics).Select(l =>
+        {
+            var o = System.Text.Json.Nodes.JsonNode.Parse(l)!.AsObject();
+            o["seconds"] = 900 + 2.5 * o["iteration"]!.GetValue<int>();
+            return o.ToJsonString();
+        }));
+        var r = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60");
+        Assert.That(r.Code, Is.EqualTo(0), r.Err + r.Out);
+        var rows = ReadMetrics(run);
+        Assert.That(rows.Select(m => m.It), Is.EqualTo(new[] { 1, 10, 20, 30, 40, 41, 50, 60 }));
+        Assert.That(rows[4].Seconds, Is.EqualTo(1000));
+        Assert.That(rows.Select(m => m.Seconds), Is.Ordered, "seconds never go back across a resume");
+        Assert.That(rows.Skip(5).Select(m => m.Seconds), Is.All.InRange(1000.0, 1300.0));
+    }
+
+    [Test]
+    public void ResumeNamesEachMetricsLineItDrops()
+    {
+        var (data, config, run) = TrainToyRun();
+        string metrics = Path.Combine(run, "metrics.jsonl");
+        var lines = File.ReadAllLines(metrics).ToList();   // iterations 1, 10, 20, 30, 40
+        lines.Insert(2, "garbage from an editor");                                   // line 3
+        lines.Insert(4, "{\"iteration\": 25, \"seconds\": 1}");                     // line 5
+        lines.Add("{\"iteration\": 45, \"seconds\": -1}");                          // line 8: after the checkpoint, dropped silently
+        File.WriteAllText(metrics, string.Join("\n", lines) + "\n{\"iteration\": 4");  // line 9: cut short by a kill
+        var r = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60");
+        Assert.That(r.Code, Is.EqualTo(0), r.Err + r.Out);
+        var warnings = r.Out.Split('\n').Where(l => l.StartsWith("warning:", StringComparison.Ordinal)).ToArray();
+        Assert.That(warnings, Is.EqualTo(new[]
+        {
+            $"warning: {metrics}, line 3: dropped, not valid JSON",
+            $"warning: {metrics}, line 5: dropped, no number 'classifier_loss'",
+            $"warning: {metrics}, line 9: dropped, cut short (the last line of a run stopped while writing it)",
+        }));
+        Assert.That(ReadMetrics(run).Select(m => m.It), Is.EqualTo(new[] { 1, 10, 20, 30, 40, 41, 50, 60 }));
+    }
 }
