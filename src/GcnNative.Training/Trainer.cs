@@ -82,9 +82,31 @@ public sealed class Trainer
                 $"{checkpoint}: a run already exists here; pass --resume to continue it or choose another --out");
         if (resume && !File.Exists(checkpoint))
             throw new TrainingException($"{checkpoint}: nothing to resume (no checkpoint)");
+        CheckRunEntries(runDir);
         if (!resume && Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any() && !IsUnfinishedStart(runDir))
             throw new TrainingException(
                 $"{runDir}: not empty and holds no run; give --out an empty or new folder (a run writes several files there)");
+    }
+
+    /// <summary>
+    /// The names a run writes must not already be something else: samples/ a folder, the other
+    /// files files. Found at the first sample grid or at the end, the clash would cost the
+    /// training done; it is refused before any.
+    /// </summary>
+    private static void CheckRunEntries(string runDir)
+    {
+        if (!Directory.Exists(runDir)) return;
+        string samples = Path.Combine(runDir, "samples");
+        if (File.Exists(samples) && !Directory.Exists(samples))
+            throw new TrainingException(
+                $"{samples}: is {SymbolicLinks.DescribeDangling(samples) ?? "a file"}; the run writes its sample grids into a folder of this name " +
+                "(move the file away or give another --out)");
+        foreach (string name in new[] { CheckpointFile, ConfigFile, RunInfoFile, MetricsFile, "loss.png" })
+        {
+            string path = Path.Combine(runDir, name);
+            if (Directory.Exists(path))
+                throw new TrainingException($"{path}: is a folder; the run writes a file of this name (move the folder away or give another --out)");
+        }
     }
 
     /// <summary>

@@ -500,4 +500,38 @@ public class CliTests
         }));
         Assert.That(ReadMetrics(run).Select(m => m.It), Is.EqualTo(new[] { 1, 10, 20, 30, 40, 41, 50, 60 }));
     }
+
+    [Test]
+    public void AFileWhereTheRunWantsAFolderIsRefusedBeforeTraining()
+    {
+        var (data, config, run) = TrainToyRun();
+        string samples = Path.Combine(run, "samples"), checkpoint = Path.Combine(run, "checkpoint.safetensors");
+        Directory.Delete(samples, recursive: true);
+        File.WriteAllText(samples, "mine");
+        var before = File.ReadAllBytes(checkpoint);
+        var r = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60");
+        AssertOneLineError(r,
+            $"gcn train: error: {samples}: is a file; the run writes its sample grids into a folder of this name (move the file away or give another --out)");
+        Assert.That(r.Out, Does.Not.Contain("device:"), "refused before the device line");
+        Assert.That(File.ReadAllBytes(checkpoint), Is.EqualTo(before));
+        Assert.That(File.ReadAllText(samples), Is.EqualTo("mine"));
+        // a start stopped before its first checkpoint, with the same file: the same error
+        string fresh = Path.Combine(_dir, "fresh");
+        Directory.CreateDirectory(fresh);
+        File.WriteAllText(Path.Combine(fresh, "samples"), "mine");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", fresh, "--device", "cpu"),
+            $"{Path.Combine(fresh, "samples")}: is a file; the run writes its sample grids into a folder");
+        // a link to nothing in its place names where it leads
+        File.Delete(samples);
+        File.CreateSymbolicLink(samples, Path.Combine(_dir, "gone"));
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60"),
+            $"gcn train: error: {samples}: is a symbolic link to {Path.Combine(_dir, "gone")}, which does not exist; the run writes its sample grids into a folder");
+        // and a folder where the run writes a file
+        File.Delete(samples);
+        string metrics = Path.Combine(run, "metrics.jsonl");
+        File.Delete(metrics);
+        Directory.CreateDirectory(metrics);
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60"),
+            $"gcn train: error: {metrics}: is a folder; the run writes a file of this name (move the folder away or give another --out)");
+    }
 }
