@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using GcnNative.Cpu;
 using GcnNative.Data;
+using GcnNative.IO;
 using GcnNative.Model;
 using GcnNative.Training;
 
@@ -153,18 +154,23 @@ public static partial class Cli
     /// <summary>An import never writes over files (an edited heldout.csv, another data set).</summary>
     private static void RequireEmptyOutput(string dir)
     {
-        if (File.Exists(dir)) throw new UsageException($"{dir}: is a file; --out expects a folder (new or empty)");
+        if (File.Exists(dir)) throw new UsageException($"{dir}: is {FileOrDanglingLink(dir)}; --out expects a folder (new or empty)");
         if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
             throw new UsageException(
                 $"{dir}: the folder is not empty{(File.Exists(Path.Combine(dir, Dataset.ManifestFile)) ? " (it holds a data set)" : "")}; " +
                 "choose a new --out or delete it first (nothing was written)");
     }
 
+    /// <summary>What is at a path where a folder was expected: "a file", or a symbolic link leading nowhere (and where).</summary>
+    private static string FileOrDanglingLink(string path) => SymbolicLinks.DescribeDangling(path) ?? "a file";
+
     /// <summary>Generated pictures go to .png files and never over a file that is not a PNG (a checkpoint, notes).</summary>
     private static void CheckPngOutput(string path)
     {
         if (!path.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"--out {path}: expected a .png file name");
+        if (SymbolicLinks.DescribeDangling(path) is { } dangling)
+            throw new UsageException($"--out {path}: is {dangling}; not writing through it");
         if (!File.Exists(path)) return;
         Span<byte> head = stackalloc byte[8];
         using (var f = File.OpenRead(path))
@@ -391,7 +397,7 @@ public static partial class Cli
         string root = a.Get("out") ?? Path.Combine("out", "demo");
         // the demo keeps data/ and runs/ under its folder and reuses them; any other non-empty
         // folder (a data set, a home directory) is refused rather than written into
-        if (File.Exists(root)) throw new UsageException($"{root}: is a file; --out expects a folder");
+        if (File.Exists(root)) throw new UsageException($"{root}: is {FileOrDanglingLink(root)}; --out expects a folder");
         if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any()
             && !Directory.Exists(Path.Combine(root, "data")) && !Directory.Exists(Path.Combine(root, "runs")))
             throw new UsageException($"{root}: not empty and not a demo folder (no data/ or runs/); give --out a new or empty folder");

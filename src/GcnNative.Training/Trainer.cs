@@ -73,10 +73,11 @@ public sealed class Trainer
     {
         string checkpoint = Path.Combine(runDir, CheckpointFile);
         if (File.Exists(runDir))
-            throw new TrainingException($"{runDir}: is a file; --out expects a folder for the run");
+            throw new TrainingException($"{runDir}: is {SymbolicLinks.DescribeDangling(runDir) ?? "a file"}; --out expects a folder for the run");
         for (var up = Directory.GetParent(Path.GetFullPath(runDir)); up is not null; up = up.Parent)
             if (File.Exists(up.FullName))
-                throw new TrainingException($"{runDir}: cannot be created, {up.FullName} is a file");
+                throw new TrainingException(
+                    $"{runDir}: cannot be created, {up.FullName} is {SymbolicLinks.DescribeDangling(up.FullName) ?? "a file"}");
         if (!resume && File.Exists(checkpoint))
             throw new TrainingException(
                 $"{checkpoint}: a run already exists here; pass --resume to continue it or choose another --out");

@@ -534,4 +534,33 @@ public class CliTests
         AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60"),
             $"gcn train: error: {metrics}: is a folder; the run writes a file of this name (move the folder away or give another --out)");
     }
+
+    [Test]
+    public void OutAsADanglingLinkNamesItsTarget()
+    {
+        string target = Path.Combine(_dir, "gone", "run");
+        string link = Path.Combine(_dir, "link");
+        File.CreateSymbolicLink(link, target);
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        string dangling = $"{link}: is a symbolic link to {target}, which does not exist";
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", link, "--device", "cpu"),
+            $"gcn train: error: {dangling}; --out expects a folder for the run");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", Path.Combine(link, "run"), "--device", "cpu"),
+            $"gcn train: error: {Path.Combine(link, "run")}: cannot be created, {link} is a symbolic link to {target}, which does not exist");
+        AssertOneLineError(Run("augment", "--run", Path.Combine(_dir, "run"), "--out", link, "--mix", "color"),
+            $"gcn augment: error: {dangling}; --out expects a folder (new or empty)");
+        AssertOneLineError(Run("data", "faces", "--out", link), $"gcn data: error: {dangling}; --out expects a folder (new or empty)");
+        AssertOneLineError(Run("demo", "--out", link), $"gcn demo: error: {dangling}; --out expects a folder");
+        // a relative link is named by the full path it leads to; a loop of links is named as one
+        string png = Path.Combine(_dir, "picture.png");
+        File.CreateSymbolicLink(png, "elsewhere.png");
+        AssertOneLineError(Run("generate", "--run", Path.Combine(_dir, "run"), "--features", "shape=dot", "--out", png),
+            $"gcn generate: error: --out {png}: is a symbolic link to {Path.Combine(_dir, "elsewhere.png")}, which does not exist; not writing through it");
+        string loop = Path.Combine(_dir, "loop");
+        File.CreateSymbolicLink(loop, loop);
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", loop, "--device", "cpu"),
+            $"gcn train: error: {loop}: is a symbolic link to {loop}, which leads back to itself (a loop of links); --out expects a folder for the run");
+        Assert.That(Directory.Exists(Path.Combine(_dir, "gone")), Is.False, "nothing created through the link");
+    }
 }
