@@ -24,6 +24,22 @@ public sealed record TrainOptions(
 public sealed class TrainingException(string message) : Exception(message);
 
 /// <summary>
+/// A run stopped on request (Ctrl-C) between iterations. Nothing is saved at the stop: the last
+/// checkpoint, if there is one, is where <c>--resume</c> starts.
+/// </summary>
+public sealed class TrainingStoppedException(int iteration, int iterations, int? checkpointIteration, string checkpoint, int firstCheckpoint)
+    : Exception(checkpointIteration is { } saved
+        ? $"stopped after iteration {iteration} of {iterations}; the last checkpoint is iteration {saved} ({checkpoint})"
+        : $"stopped after iteration {iteration} of {iterations}, before the first checkpoint (due at iteration {firstCheckpoint})")
+{
+    /// <summary>Iterations trained when the run stopped.</summary>
+    public int Iteration { get; } = iteration;
+
+    /// <summary>The iteration of the checkpoint a resume starts from; null when there is none yet.</summary>
+    public int? CheckpointIteration { get; } = checkpointIteration;
+}
+
+/// <summary>
 /// The training loop: settings table, batches from an epoch sampler, one fixed-width log
 /// line every <c>log_every</c> iterations (and JSONL beside it), a progress line with rate
 /// and ETA, sample grids, atomic checkpoints, resume, and a loss-curve picture at the end.
@@ -132,7 +148,11 @@ public sealed class Trainer
     }
 
 
-    /// <summary>Runs to the configured iteration count; returns the path of the final checkpoint.</summary>
+    /// <summary>
+    /// Runs to the configured iteration count; returns the path of the final checkpoint.
+    /// <paramref name="cancel"/> stops the run before its next iteration with a
+    /// <see cref="TrainingStoppedException"/> naming the last checkpoint (none is written for the stop).
+    /// </summary>
     public string Run(CancellationToken cancel = default)
     {
         var t = _config.Training;
@@ -180,11 +200,16 @@ public sealed class Trainer
         var clock = Stopwatch.StartNew();
         var window = Stopwatch.StartNew();
         int windowStart = start;
+        int? saved = _options.Resume ? start : null;   // the checkpoint a stop leaves to resume from
         PrintHeader();
 
         for (int it = start; it < t.Iterations; it++)
         {
-            cancel.ThrowIfCancellationRequested();
+            if (cancel.IsCancellationRequested)
+            {
+                _progress?.Write("\r" + new string(' ', 100) + "\r");
+                throw new TrainingStoppedException(it, t.Iterations, saved, checkpoint, Math.Min(t.CheckpointEvery, t.Iterations));
+            }
             sampler.Next(batch);
             feeder.Fill(model, batch);
             bool log = (it + 1) % t.LogEvery == 0 || it == start || it + 1 == t.Iterations;
@@ -208,7 +233,10 @@ public sealed class Trainer
             if ((it + 1) % t.SampleEvery == 0 || it + 1 == t.Iterations)
                 SaveSamples(model, feeder, sampleIndices, it + 1);
             if ((it + 1) % t.CheckpointEvery == 0 || it + 1 == t.Iterations)
+            {
                 model.SaveCheckpoint(checkpoint, it + 1, withOptimizerState: true);
+                saved = it + 1;
+            }
             ReportProgress(it + 1 - start, t.Iterations - start, clock.Elapsed, it + 1);
         }
         _progress?.Write("\r" + new string(' ', 100) + "\r");

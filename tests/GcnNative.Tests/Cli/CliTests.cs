@@ -563,4 +563,60 @@ public class CliTests
             $"gcn train: error: {loop}: is a symbolic link to {loop}, which leads back to itself (a loop of links); --out expects a folder for the run");
         Assert.That(Directory.Exists(Path.Combine(_dir, "gone")), Is.False, "nothing created through the link");
     }
+
+    /// <summary>Output that asks the run to stop, as Ctrl-C does, once a line starting with <paramref name="trigger"/> is written.</summary>
+    private sealed class StopAfterLine(string trigger, CancellationTokenSource stop) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.StartsWith(trigger, StringComparison.Ordinal) == true) stop.Cancel();
+        }
+    }
+
+    /// <summary>Runs a command that is stopped (as by Ctrl-C) after the log line of iteration <paramref name="iteration"/>.</summary>
+    private static (int Code, string Out, string Err) RunStoppedAfter(int iteration, params string[] args)
+    {
+        using var stop = new CancellationTokenSource();
+        var o = new StopAfterLine($"{iteration,9} |", stop);
+        var e = new StringWriter();
+        int code = GcnNative.Cli.Cli.Run(args, o, e, stop.Token);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Test]
+    public void CtrlCStopsTheRunAndSaysHowToContinue()
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        string run = Path.Combine(_dir, "run"), checkpoint = Path.Combine(run, "checkpoint.safetensors");
+        string[] train = ["train", "--config", config, "--data", data, "--out", run, "--device", "cpu"];
+        // stopped after iteration 30: the checkpoint of iteration 20 is where the run resumes, and nothing is saved for the stop
+        var r = RunStoppedAfter(30, train);
+        Assert.That(r.Code, Is.EqualTo(130), r.Err + r.Out);
+        Assert.That(r.Err.Split('\r').Last(), Is.EqualTo(
+            $"gcn train: interrupted (Ctrl-C): stopped after iteration 30 of 40; the last checkpoint is iteration 20 ({checkpoint}); " +
+            $"resume with: gcn {string.Join(' ', train)} --resume" + Environment.NewLine));
+        Assert.That(GcnNative.IO.SafeTensors.Load(checkpoint).Metadata["iteration"], Is.EqualTo("20"));
+        var resumed = Run([.. train, "--resume"]);
+        Assert.That(resumed.Code, Is.EqualTo(0), resumed.Err + resumed.Out);
+        Assert.That(resumed.Out, Does.Contain("iterations 21..40 (20 this time)"));
+        // resumed and stopped again: --resume is not given twice
+        var again = RunStoppedAfter(50, [.. train, "--resume", "--iterations", "60"]);
+        Assert.That(again.Err.Split('\r').Last(), Does.EndWith(
+            $"stopped after iteration 50 of 60; the last checkpoint is iteration 40 ({checkpoint}); " +
+            $"resume with: gcn {string.Join(' ', train)} --resume --iterations 60" + Environment.NewLine));
+
+        // stopped before the first checkpoint: the same command starts it again (a word with a space is quoted)
+        string fresh = Path.Combine(_dir, "run two");
+        var first = RunStoppedAfter(10, "train", "--config", config, "--data", data, "--out", fresh, "--device", "cpu");
+        Assert.That(first.Code, Is.EqualTo(130), first.Err + first.Out);
+        Assert.That(first.Err.Split('\r').Last(), Is.EqualTo(
+            "gcn train: interrupted (Ctrl-C): stopped after iteration 10 of 40, before the first checkpoint (due at iteration 20); " +
+            $"start again with: gcn train --config {config} --data {data} --out '{fresh}' --device cpu" + Environment.NewLine));
+        Assert.That(File.Exists(Path.Combine(fresh, "checkpoint.safetensors")), Is.False);
+        var restart = Run("train", "--config", config, "--data", data, "--out", fresh, "--device", "cpu");
+        Assert.That(restart.Code, Is.EqualTo(0), restart.Err + restart.Out);
+        Assert.That(restart.Out, Does.Contain("training again from iteration 0"));
+    }
 }
