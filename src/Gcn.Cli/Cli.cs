@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using GcnNative.Cpu;
 using GcnNative.Data;
+using GcnNative.IO;
 using GcnNative.Model;
 using GcnNative.Training;
 
@@ -27,7 +28,11 @@ public static partial class Cli
           verify     check every GPU operation against the CPU reference
         """;
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>
+    /// Runs one command. <paramref name="stop"/> stops a training between iterations, as Ctrl-C
+    /// does (the command line hooks Ctrl-C itself; tests pass their own).
+    /// </summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken stop = default)
     {
         if (args.Length == 2 && args[0] == "help") args = [args[1], "--help"];   // gcn help train
         if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
@@ -50,9 +55,9 @@ public static partial class Cli
         {
             return command switch
             {
-                "demo" => Demo(rest, stdout, stderr),
+                "demo" => Demo(rest, stdout, stderr, stop),
                 "data" => Data(rest, stdout),
-                "train" => Train(rest, stdout, stderr),
+                "train" => Train(rest, stdout, stderr, stop),
                 "generate" => Generate(rest, stdout),
                 "eval" => Eval(rest, stdout),
                 "augment" => Augment(rest, stdout),
@@ -62,6 +67,11 @@ public static partial class Cli
                 "verify" => Verify(rest, stdout),
                 _ => throw new UsageException($"unknown command '{command}' (run gcn --help)"),
             };
+        }
+        catch (TrainingStoppedException e)
+        {
+            stderr.WriteLine($"gcn {command}: interrupted (Ctrl-C): {e.Message}; {HowToContinue(command, rest, e)}");
+            return 130;   // 128 + SIGINT, as a shell reports a process Ctrl-C ended
         }
         catch (Exception e) when (IsUserError(e))
         {
@@ -79,6 +89,24 @@ public static partial class Cli
         or TrainingException or InvalidDataException or IOException or UnauthorizedAccessException or DeviceException;
 
     private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>
+    /// The command that continues a stopped run: the same one, with --resume for train once a
+    /// checkpoint exists (the demo resumes by itself); before the first checkpoint, the same
+    /// one starts the run again.
+    /// </summary>
+    private static string HowToContinue(string command, string[] args, TrainingStoppedException e)
+    {
+        var words = new List<string> { "gcn", command };
+        words.AddRange(args);
+        bool resume = e.CheckpointIteration is not null;
+        if (resume && command == "train" && !args.Contains("--resume")) words.Add("--resume");
+        return (resume ? "resume with: " : "start again with: ") + string.Join(' ', words.Select(ShellWord));
+    }
+
+    /// <summary>An argument as a POSIX shell reads it back: as it is when plain, else in single quotes.</summary>
+    private static string ShellWord(string s) =>
+        s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@%".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 
     private static bool ShowHelp(Args a, TextWriter stdout, string text)
     {
@@ -153,18 +181,23 @@ public static partial class Cli
     /// <summary>An import never writes over files (an edited heldout.csv, another data set).</summary>
     private static void RequireEmptyOutput(string dir)
     {
-        if (File.Exists(dir)) throw new UsageException($"{dir}: is a file; --out expects a folder (new or empty)");
+        if (File.Exists(dir)) throw new UsageException($"{dir}: is {FileOrDanglingLink(dir)}; --out expects a folder (new or empty)");
         if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
             throw new UsageException(
                 $"{dir}: the folder is not empty{(File.Exists(Path.Combine(dir, Dataset.ManifestFile)) ? " (it holds a data set)" : "")}; " +
                 "choose a new --out or delete it first (nothing was written)");
     }
 
+    /// <summary>What is at a path where a folder was expected: "a file", or a symbolic link leading nowhere (and where).</summary>
+    private static string FileOrDanglingLink(string path) => SymbolicLinks.DescribeDangling(path) ?? "a file";
+
     /// <summary>Generated pictures go to .png files and never over a file that is not a PNG (a checkpoint, notes).</summary>
     private static void CheckPngOutput(string path)
     {
         if (!path.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"--out {path}: expected a .png file name");
+        if (SymbolicLinks.DescribeDangling(path) is { } dangling)
+            throw new UsageException($"--out {path}: is {dangling}; not writing through it");
         if (!File.Exists(path)) return;
         Span<byte> head = stackalloc byte[8];
         using (var f = File.OpenRead(path))
@@ -191,10 +224,11 @@ public static partial class Cli
 
         Writes RUN/config.json, run.json, metrics.jsonl, checkpoint.safetensors (atomically,
         every checkpoint_every iterations), samples/iter-N.png (generated row above real row)
-        and loss.png.
+        and loss.png. Ctrl-C stops before the next iteration and prints the command that
+        resumes from the last checkpoint.
         """;
 
-    private static int Train(string[] args, TextWriter stdout, TextWriter stderr)
+    private static int Train(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken stop)
     {
         var a = new Args("train", args,
             ["preset", "config", "data", "out", "iterations", "batch", "seed", "classification-weight", "device", "threads"],
@@ -209,16 +243,28 @@ public static partial class Cli
         var dataset = Dataset.Load(dataDir);
         Trainer.CheckRunFolder(runDir, a.Has("resume"));
         using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), stdout);
-        TrainRun(config, backend, dataset, options, stdout, stderr);
+        TrainRun(config, backend, dataset, options, stdout, stderr, stop);
         return 0;
     }
 
+    /// <summary>
+    /// Trains; the first Ctrl-C stops the run before its next iteration (a
+    /// <see cref="TrainingStoppedException"/>, the last checkpoint staying where a resume starts),
+    /// a second one ends the process at once, as Ctrl-C does everywhere else.
+    /// </summary>
     internal static void TrainRun(GcnConfig config, IBackend backend, Dataset dataset, TrainOptions options,
-        TextWriter stdout, TextWriter stderr)
+        TextWriter stdout, TextWriter stderr, CancellationToken stop)
     {
         var trainer = new Trainer(config, backend, new DatasetImages(dataset), dataset.TrainIndices(),
             dataset.HeldOutIndices(), options with { SplitId = Evaluation.SplitId(dataset), DataHash = Evaluation.DataHash(dataset) }, stdout, Console.IsErrorRedirected ? null : stderr);
-        trainer.Run();
+        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context =>
+        {
+            if (interrupt.IsCancellationRequested) return;   // the second one: default handling ends the process
+            context.Cancel = true;
+            interrupt.Cancel();
+        });
+        trainer.Run(interrupt.Token);
     }
 
     // ---- generate -----------------------------------------------------------------
@@ -370,7 +416,7 @@ public static partial class Cli
         interrupted one resumes.
         """;
 
-    private static int Demo(string[] args, TextWriter stdout, TextWriter stderr)
+    private static int Demo(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken stop)
     {
         var a = new Args("demo", args, ["out", "preset", "iterations", "classification-weight", "source", "device", "threads"], ["tf32"]);
         if (ShowHelp(a, stdout, DemoHelp)) return 0;
@@ -391,7 +437,7 @@ public static partial class Cli
         string root = a.Get("out") ?? Path.Combine("out", "demo");
         // the demo keeps data/ and runs/ under its folder and reuses them; any other non-empty
         // folder (a data set, a home directory) is refused rather than written into
-        if (File.Exists(root)) throw new UsageException($"{root}: is a file; --out expects a folder");
+        if (File.Exists(root)) throw new UsageException($"{root}: is {FileOrDanglingLink(root)}; --out expects a folder");
         if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any()
             && !Directory.Exists(Path.Combine(root, "data")) && !Directory.Exists(Path.Combine(root, "runs")))
             throw new UsageException($"{root}: not empty and not a demo folder (no data/ or runs/); give --out a new or empty folder");
@@ -423,7 +469,7 @@ public static partial class Cli
         {
             var options = new TrainOptions(runDir, dataDir, iterations, null, null, weight, Resume: done > 0,
                 ConfigSource: $"preset '{preset}'");
-            TrainRun(config, backend, Dataset.Load(dataDir), options, stdout, stderr);
+            TrainRun(config, backend, Dataset.Load(dataDir), options, stdout, stderr, stop);
         }
         var result = Evaluation.Run(runDir, dataDir, backend, stdout);
         string? mixing = null;

@@ -24,6 +24,22 @@ public sealed record TrainOptions(
 public sealed class TrainingException(string message) : Exception(message);
 
 /// <summary>
+/// A run stopped on request (Ctrl-C) between iterations. Nothing is saved at the stop: the last
+/// checkpoint, if there is one, is where <c>--resume</c> starts.
+/// </summary>
+public sealed class TrainingStoppedException(int iteration, int iterations, int? checkpointIteration, string checkpoint, int firstCheckpoint)
+    : Exception(checkpointIteration is { } saved
+        ? $"stopped after iteration {iteration} of {iterations}; the last checkpoint is iteration {saved} ({checkpoint})"
+        : $"stopped after iteration {iteration} of {iterations}, before the first checkpoint (due at iteration {firstCheckpoint})")
+{
+    /// <summary>Iterations trained when the run stopped.</summary>
+    public int Iteration { get; } = iteration;
+
+    /// <summary>The iteration of the checkpoint a resume starts from; null when there is none yet.</summary>
+    public int? CheckpointIteration { get; } = checkpointIteration;
+}
+
+/// <summary>
 /// The training loop: settings table, batches from an epoch sampler, one fixed-width log
 /// line every <c>log_every</c> iterations (and JSONL beside it), a progress line with rate
 /// and ETA, sample grids, atomic checkpoints, resume, and a loss-curve picture at the end.
@@ -73,18 +89,41 @@ public sealed class Trainer
     {
         string checkpoint = Path.Combine(runDir, CheckpointFile);
         if (File.Exists(runDir))
-            throw new TrainingException($"{runDir}: is a file; --out expects a folder for the run");
+            throw new TrainingException($"{runDir}: is {SymbolicLinks.DescribeDangling(runDir) ?? "a file"}; --out expects a folder for the run");
         for (var up = Directory.GetParent(Path.GetFullPath(runDir)); up is not null; up = up.Parent)
             if (File.Exists(up.FullName))
-                throw new TrainingException($"{runDir}: cannot be created, {up.FullName} is a file");
+                throw new TrainingException(
+                    $"{runDir}: cannot be created, {up.FullName} is {SymbolicLinks.DescribeDangling(up.FullName) ?? "a file"}");
         if (!resume && File.Exists(checkpoint))
             throw new TrainingException(
                 $"{checkpoint}: a run already exists here; pass --resume to continue it or choose another --out");
         if (resume && !File.Exists(checkpoint))
             throw new TrainingException($"{checkpoint}: nothing to resume (no checkpoint)");
+        CheckRunEntries(runDir);
         if (!resume && Directory.Exists(runDir) && Directory.EnumerateFileSystemEntries(runDir).Any() && !IsUnfinishedStart(runDir))
             throw new TrainingException(
                 $"{runDir}: not empty and holds no run; give --out an empty or new folder (a run writes several files there)");
+    }
+
+    /// <summary>
+    /// The names a run writes must not already be something else: samples/ a folder, the other
+    /// files files. Found at the first sample grid or at the end, the clash would cost the
+    /// training done; it is refused before any.
+    /// </summary>
+    private static void CheckRunEntries(string runDir)
+    {
+        if (!Directory.Exists(runDir)) return;
+        string samples = Path.Combine(runDir, "samples");
+        if (File.Exists(samples) && !Directory.Exists(samples))
+            throw new TrainingException(
+                $"{samples}: is {SymbolicLinks.DescribeDangling(samples) ?? "a file"}; the run writes its sample grids into a folder of this name " +
+                "(move the file away or give another --out)");
+        foreach (string name in new[] { CheckpointFile, ConfigFile, RunInfoFile, MetricsFile, "loss.png" })
+        {
+            string path = Path.Combine(runDir, name);
+            if (Directory.Exists(path))
+                throw new TrainingException($"{path}: is a folder; the run writes a file of this name (move the folder away or give another --out)");
+        }
     }
 
     /// <summary>
@@ -109,7 +148,11 @@ public sealed class Trainer
     }
 
 
-    /// <summary>Runs to the configured iteration count; returns the path of the final checkpoint.</summary>
+    /// <summary>
+    /// Runs to the configured iteration count; returns the path of the final checkpoint.
+    /// <paramref name="cancel"/> stops the run before its next iteration with a
+    /// <see cref="TrainingStoppedException"/> naming the last checkpoint (none is written for the stop).
+    /// </summary>
     public string Run(CancellationToken cancel = default)
     {
         var t = _config.Training;
@@ -148,20 +191,25 @@ public sealed class Trainer
         PrintSettings(model);
 
         var metricsPath = Path.Combine(_options.RunDir, MetricsFile);
-        // lines logged after the checkpoint were trained again from it: drop them, and start
-        // the loss curve from the lines kept
-        var history = _options.Resume ? KeepMetricsUpTo(metricsPath, start) : [];
+        // lines logged after the checkpoint were trained again from it: drop them, start the
+        // loss curve from the lines kept, and count seconds on from the last of them
+        var (history, secondsBefore) = _options.Resume ? KeepMetricsUpTo(metricsPath, start) : (new List<LossPoint>(), 0.0);
         using var metrics = new StreamWriter(metricsPath, append: _options.Resume, new UTF8Encoding(false));
         var batch = new int[t.Batch];
         var sampleIndices = SampleIndices();
         var clock = Stopwatch.StartNew();
         var window = Stopwatch.StartNew();
         int windowStart = start;
+        int? saved = _options.Resume ? start : null;   // the checkpoint a stop leaves to resume from
         PrintHeader();
 
         for (int it = start; it < t.Iterations; it++)
         {
-            cancel.ThrowIfCancellationRequested();
+            if (cancel.IsCancellationRequested)
+            {
+                _progress?.Write("\r" + new string(' ', 100) + "\r");
+                throw new TrainingStoppedException(it, t.Iterations, saved, checkpoint, Math.Min(t.CheckpointEvery, t.Iterations));
+            }
             sampler.Next(batch);
             feeder.Fill(model, batch);
             bool log = (it + 1) % t.LogEvery == 0 || it == start || it + 1 == t.Iterations;
@@ -177,7 +225,7 @@ public sealed class Trainer
                 _backend.Synchronize();
                 double ms = window.Elapsed.TotalMilliseconds / Math.Max(1, it + 1 - windowStart);
                 PrintLine(it + 1, losses, ms);
-                WriteMetrics(metrics, it + 1, losses, ms, clock.Elapsed.TotalSeconds);
+                WriteMetrics(metrics, it + 1, losses, ms, secondsBefore + clock.Elapsed.TotalSeconds);
                 history.Add(new LossPoint(it + 1, losses.ClassifierLoss, losses.Pixel, losses.GeneratedCe.Select(v => (double)v).ToArray()));
                 window.Restart();
                 windowStart = it + 1;
@@ -185,7 +233,10 @@ public sealed class Trainer
             if ((it + 1) % t.SampleEvery == 0 || it + 1 == t.Iterations)
                 SaveSamples(model, feeder, sampleIndices, it + 1);
             if ((it + 1) % t.CheckpointEvery == 0 || it + 1 == t.Iterations)
+            {
                 model.SaveCheckpoint(checkpoint, it + 1, withOptimizerState: true);
+                saved = it + 1;
+            }
             ReportProgress(it + 1 - start, t.Iterations - start, clock.Elapsed, it + 1);
         }
         _progress?.Write("\r" + new string(' ', 100) + "\r");
@@ -345,32 +396,69 @@ public sealed class Trainer
 
     /// <summary>
     /// Rewrites metrics.jsonl (atomically) with only its lines up to iteration
-    /// <paramref name="last"/>, and returns them as loss-curve points; unreadable lines are dropped.
+    /// <paramref name="last"/>, and returns them as loss-curve points, with the run's elapsed
+    /// seconds at the last of them (the largest <c>seconds</c> kept; 0 when none). Lines logged
+    /// after the checkpoint are dropped silently (they are trained again); a line that cannot
+    /// be read is dropped with one warning naming the file and the line, the last line cut
+    /// short by a kill among them.
     /// </summary>
-    private List<LossPoint> KeepMetricsUpTo(string path, int last)
+    private (List<LossPoint> Points, double Seconds) KeepMetricsUpTo(string path, int last)
     {
         var points = new List<LossPoint>();
-        if (!File.Exists(path)) return points;
+        double seconds = 0;
+        if (!File.Exists(path)) return (points, seconds);
+        string text = File.ReadAllText(path);
+        var lines = text.Split('\n');
+        // text ending in a newline splits into an empty last piece, which is no line
+        int count = text.Length == 0 ? 0 : text.EndsWith('\n') ? lines.Length - 1 : lines.Length;
         var kept = new StringBuilder();
-        foreach (string line in File.ReadLines(path))
+        for (int i = 0; i < count; i++)
         {
-            try
+            string line = lines[i].TrimEnd('\r');
+            if (ReadMetricsLine(line, last, out var point, out double lineSeconds) is { } problem)
             {
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                int it = root.GetProperty("iteration").GetInt32();
-                if (it > last) continue;
-                kept.Append(line).Append('\n');
-                points.Add(new LossPoint(it, root.GetProperty("classifier_loss").GetDouble(), root.GetProperty("pixel_loss").GetDouble(),
-                    _config.Features.Select(f => root.GetProperty($"generated_ce.{f.Name}").GetDouble()).ToArray()));
+                bool torn = i == count - 1 && !text.EndsWith('\n');
+                _out.WriteLine($"warning: {path}, line {i + 1}: dropped, " +
+                               (torn ? "cut short (the last line of a run stopped while writing it)" : problem));
+                continue;
             }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-            {
-                // a line cut short by a kill, or not ours: leave it out
-            }
+            if (point is null) continue;   // logged after the checkpoint: trained again
+            kept.Append(line).Append('\n');
+            points.Add(point);
+            seconds = Math.Max(seconds, lineSeconds);
         }
         AtomicFile.WriteText(path, kept.ToString());
-        return points;
+        return (points, seconds);
+    }
+
+    /// <summary>
+    /// Reads one metrics line: null when it is one (<paramref name="point"/> is null for a line
+    /// after iteration <paramref name="last"/>), else what is wrong with it. A line without
+    /// <c>seconds</c> counts as 0 s.
+    /// </summary>
+    private string? ReadMetricsLine(string line, int last, out LossPoint? point, out double seconds)
+    {
+        point = null;
+        seconds = 0;
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(line); }
+        catch (JsonException) { return "not valid JSON"; }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return "not a JSON object";
+            if (!root.TryGetProperty("iteration", out var itValue) || itValue.ValueKind != JsonValueKind.Number || !itValue.TryGetInt32(out int it))
+                return "no whole number 'iteration'";
+            if (it > last) return null;
+            var names = new[] { "classifier_loss", "pixel_loss" }.Concat(_config.Features.Select(f => $"generated_ce.{f.Name}")).ToArray();
+            var values = new double[names.Length];
+            for (int i = 0; i < names.Length; i++)
+                if (!root.TryGetProperty(names[i], out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out values[i]))
+                    return $"no number '{names[i]}'";
+            if (root.TryGetProperty("seconds", out var s) && s.ValueKind == JsonValueKind.Number) seconds = s.GetDouble();
+            point = new LossPoint(it, values[0], values[1], values[2..]);
+            return null;
+        }
     }
 
     /// <summary>A resumed run must train on the data it started with (same pixels and labels, wherever they are now).</summary>

@@ -439,4 +439,184 @@ public class CliTests
         var r = Run("train", "--config", config, "--data", data, "--out", Path.Combine(_dir, "run"), "--device", "cpu");
         AssertOneLineError(r, "not finite");
     }
+
+    /// <summary>Trains the toy config for 40 iterations (checkpoints at 20 and 40) into a new run folder.</summary>
+    private (string Data, string Config, string Run) TrainToyRun(string name = "run")
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        string run = Path.Combine(_dir, name);
+        var t = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu");
+        Assert.That(t.Code, Is.EqualTo(0), t.Err + t.Out);
+        return (data, config, run);
+    }
+
+    private static List<(int It, double Seconds)> ReadMetrics(string run) =>
+        File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l =>
+        {
+            var root = System.Text.Json.JsonDocument.Parse(l).RootElement;
+            return (root.GetProperty("iteration").GetInt32(), root.GetProperty("seconds").GetDouble());
+        }).ToList();
+
+    [Test]
+    public void ResumedMetricsContinueTheRunsSeconds()
+    {
+        var (data, config, run) = TrainToyRun();
+        // the kept lines say the run had trained for 1000 s by iteration 40: the resumed lines go on from there
+        string metrics = Path.Combine(run, "metrics.jsonl");
+        File.WriteAllLines(metrics, File.ReadAllLines(metrics).Select(l =>
+        {
+            var o = System.Text.Json.Nodes.JsonNode.Parse(l)!.AsObject();
+            o["seconds"] = 900 + 2.5 * o["iteration"]!.GetValue<int>();
+            return o.ToJsonString();
+        }));
+        var r = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60");
+        Assert.That(r.Code, Is.EqualTo(0), r.Err + r.Out);
+        var rows = ReadMetrics(run);
+        Assert.That(rows.Select(m => m.It), Is.EqualTo(new[] { 1, 10, 20, 30, 40, 41, 50, 60 }));
+        Assert.That(rows[4].Seconds, Is.EqualTo(1000));
+        Assert.That(rows.Select(m => m.Seconds), Is.Ordered, "seconds never go back across a resume");
+        Assert.That(rows.Skip(5).Select(m => m.Seconds), Is.All.InRange(1000.0, 1300.0));
+    }
+
+    [Test]
+    public void ResumeNamesEachMetricsLineItDrops()
+    {
+        var (data, config, run) = TrainToyRun();
+        string metrics = Path.Combine(run, "metrics.jsonl");
+        var lines = File.ReadAllLines(metrics).ToList();   // iterations 1, 10, 20, 30, 40
+        lines.Insert(2, "garbage from an editor");                                   // line 3
+        lines.Insert(4, "{\"iteration\": 25, \"seconds\": 1}");                     // line 5
+        lines.Add("{\"iteration\": 45, \"seconds\": -1}");                          // line 8: after the checkpoint, dropped silently
+        File.WriteAllText(metrics, string.Join("\n", lines) + "\n{\"iteration\": 4");  // line 9: cut short by a kill
+        var r = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60");
+        Assert.That(r.Code, Is.EqualTo(0), r.Err + r.Out);
+        var warnings = r.Out.Split('\n').Where(l => l.StartsWith("warning:", StringComparison.Ordinal)).ToArray();
+        Assert.That(warnings, Is.EqualTo(new[]
+        {
+            $"warning: {metrics}, line 3: dropped, not valid JSON",
+            $"warning: {metrics}, line 5: dropped, no number 'classifier_loss'",
+            $"warning: {metrics}, line 9: dropped, cut short (the last line of a run stopped while writing it)",
+        }));
+        Assert.That(ReadMetrics(run).Select(m => m.It), Is.EqualTo(new[] { 1, 10, 20, 30, 40, 41, 50, 60 }));
+    }
+
+    [Test]
+    public void AFileWhereTheRunWantsAFolderIsRefusedBeforeTraining()
+    {
+        var (data, config, run) = TrainToyRun();
+        string samples = Path.Combine(run, "samples"), checkpoint = Path.Combine(run, "checkpoint.safetensors");
+        Directory.Delete(samples, recursive: true);
+        File.WriteAllText(samples, "mine");
+        var before = File.ReadAllBytes(checkpoint);
+        var r = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60");
+        AssertOneLineError(r,
+            $"gcn train: error: {samples}: is a file; the run writes its sample grids into a folder of this name (move the file away or give another --out)");
+        Assert.That(r.Out, Does.Not.Contain("device:"), "refused before the device line");
+        Assert.That(File.ReadAllBytes(checkpoint), Is.EqualTo(before));
+        Assert.That(File.ReadAllText(samples), Is.EqualTo("mine"));
+        // a start stopped before its first checkpoint, with the same file: the same error
+        string fresh = Path.Combine(_dir, "fresh");
+        Directory.CreateDirectory(fresh);
+        File.WriteAllText(Path.Combine(fresh, "samples"), "mine");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", fresh, "--device", "cpu"),
+            $"{Path.Combine(fresh, "samples")}: is a file; the run writes its sample grids into a folder");
+        // a link to nothing in its place names where it leads
+        File.Delete(samples);
+        File.CreateSymbolicLink(samples, Path.Combine(_dir, "gone"));
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60"),
+            $"gcn train: error: {samples}: is a symbolic link to {Path.Combine(_dir, "gone")}, which does not exist; the run writes its sample grids into a folder");
+        // and a folder where the run writes a file
+        File.Delete(samples);
+        string metrics = Path.Combine(run, "metrics.jsonl");
+        File.Delete(metrics);
+        Directory.CreateDirectory(metrics);
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu", "--resume", "--iterations", "60"),
+            $"gcn train: error: {metrics}: is a folder; the run writes a file of this name (move the folder away or give another --out)");
+    }
+
+    [Test]
+    public void OutAsADanglingLinkNamesItsTarget()
+    {
+        string target = Path.Combine(_dir, "gone", "run");
+        string link = Path.Combine(_dir, "link");
+        File.CreateSymbolicLink(link, target);
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        string dangling = $"{link}: is a symbolic link to {target}, which does not exist";
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", link, "--device", "cpu"),
+            $"gcn train: error: {dangling}; --out expects a folder for the run");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", Path.Combine(link, "run"), "--device", "cpu"),
+            $"gcn train: error: {Path.Combine(link, "run")}: cannot be created, {link} is a symbolic link to {target}, which does not exist");
+        AssertOneLineError(Run("augment", "--run", Path.Combine(_dir, "run"), "--out", link, "--mix", "color"),
+            $"gcn augment: error: {dangling}; --out expects a folder (new or empty)");
+        AssertOneLineError(Run("data", "faces", "--out", link), $"gcn data: error: {dangling}; --out expects a folder (new or empty)");
+        AssertOneLineError(Run("demo", "--out", link), $"gcn demo: error: {dangling}; --out expects a folder");
+        // a relative link is named by the full path it leads to; a loop of links is named as one
+        string png = Path.Combine(_dir, "picture.png");
+        File.CreateSymbolicLink(png, "elsewhere.png");
+        AssertOneLineError(Run("generate", "--run", Path.Combine(_dir, "run"), "--features", "shape=dot", "--out", png),
+            $"gcn generate: error: --out {png}: is a symbolic link to {Path.Combine(_dir, "elsewhere.png")}, which does not exist; not writing through it");
+        string loop = Path.Combine(_dir, "loop");
+        File.CreateSymbolicLink(loop, loop);
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", loop, "--device", "cpu"),
+            $"gcn train: error: {loop}: is a symbolic link to {loop}, which leads back to itself (a loop of links); --out expects a folder for the run");
+        Assert.That(Directory.Exists(Path.Combine(_dir, "gone")), Is.False, "nothing created through the link");
+    }
+
+    /// <summary>Output that asks the run to stop, as Ctrl-C does, once a line starting with <paramref name="trigger"/> is written.</summary>
+    private sealed class StopAfterLine(string trigger, CancellationTokenSource stop) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.StartsWith(trigger, StringComparison.Ordinal) == true) stop.Cancel();
+        }
+    }
+
+    /// <summary>Runs a command that is stopped (as by Ctrl-C) after the log line of iteration <paramref name="iteration"/>.</summary>
+    private static (int Code, string Out, string Err) RunStoppedAfter(int iteration, params string[] args)
+    {
+        using var stop = new CancellationTokenSource();
+        var o = new StopAfterLine($"{iteration,9} |", stop);
+        var e = new StringWriter();
+        int code = GcnNative.Cli.Cli.Run(args, o, e, stop.Token);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Test]
+    public void CtrlCStopsTheRunAndSaysHowToContinue()
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        string run = Path.Combine(_dir, "run"), checkpoint = Path.Combine(run, "checkpoint.safetensors");
+        string[] train = ["train", "--config", config, "--data", data, "--out", run, "--device", "cpu"];
+        // stopped after iteration 30: the checkpoint of iteration 20 is where the run resumes, and nothing is saved for the stop
+        var r = RunStoppedAfter(30, train);
+        Assert.That(r.Code, Is.EqualTo(130), r.Err + r.Out);
+        Assert.That(r.Err.Split('\r').Last(), Is.EqualTo(
+            $"gcn train: interrupted (Ctrl-C): stopped after iteration 30 of 40; the last checkpoint is iteration 20 ({checkpoint}); " +
+            $"resume with: gcn {string.Join(' ', train)} --resume" + Environment.NewLine));
+        Assert.That(GcnNative.IO.SafeTensors.Load(checkpoint).Metadata["iteration"], Is.EqualTo("20"));
+        var resumed = Run([.. train, "--resume"]);
+        Assert.That(resumed.Code, Is.EqualTo(0), resumed.Err + resumed.Out);
+        Assert.That(resumed.Out, Does.Contain("iterations 21..40 (20 this time)"));
+        // resumed and stopped again: --resume is not given twice
+        var again = RunStoppedAfter(50, [.. train, "--resume", "--iterations", "60"]);
+        Assert.That(again.Err.Split('\r').Last(), Does.EndWith(
+            $"stopped after iteration 50 of 60; the last checkpoint is iteration 40 ({checkpoint}); " +
+            $"resume with: gcn {string.Join(' ', train)} --resume --iterations 60" + Environment.NewLine));
+
+        // stopped before the first checkpoint: the same command starts it again (a word with a space is quoted)
+        string fresh = Path.Combine(_dir, "run two");
+        var first = RunStoppedAfter(10, "train", "--config", config, "--data", data, "--out", fresh, "--device", "cpu");
+        Assert.That(first.Code, Is.EqualTo(130), first.Err + first.Out);
+        Assert.That(first.Err.Split('\r').Last(), Is.EqualTo(
+            "gcn train: interrupted (Ctrl-C): stopped after iteration 10 of 40, before the first checkpoint (due at iteration 20); " +
+            $"start again with: gcn train --config {config} --data {data} --out '{fresh}' --device cpu" + Environment.NewLine));
+        Assert.That(File.Exists(Path.Combine(fresh, "checkpoint.safetensors")), Is.False);
+        var restart = Run("train", "--config", config, "--data", data, "--out", fresh, "--device", "cpu");
+        Assert.That(restart.Code, Is.EqualTo(0), restart.Err + restart.Out);
+        Assert.That(restart.Out, Does.Contain("training again from iteration 0"));
+    }
 }
