@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using GcnNative.IO;
 
 namespace GcnNative.Data;
 
@@ -9,7 +10,7 @@ namespace GcnNative.Data;
 /// <remarks>
 /// <para>Manifest: lines starting with <c>#</c> and blank lines are ignored; the first other line
 /// is the header <c>path,&lt;feature1&gt;,&lt;feature2&gt;,...</c>; each further line names one
-/// image (path relative to the manifest's folder; an absolute path is used as is) and its value
+/// image (a path relative to the manifest's folder and inside it, symbolic links included) and its value
 /// of every feature. Cells are split on commas and trimmed; quoting is not supported, so paths
 /// and values cannot contain commas.</para>
 /// <para>Classes of a feature are its distinct values, sorted: numerically when every value is an
@@ -78,6 +79,12 @@ public static class FolderImporter
                 continue;
             }
             if (!File.Exists(full)) { bad.Add($"{where}: file '{cells[0]}' not found (looked for {full}), expected an image relative to the manifest's folder"); continue; }
+            if (!SymbolicLinks.LeadsInside(baseDir, full))
+            {
+                bad.Add($"{where}: path '{cells[0]}' is a symbolic link (or goes through one) to {SymbolicLinks.RealPath(full)}, " +
+                        "outside the manifest's folder; expected an image inside it");
+                continue;
+            }
             rows.Add(new Row(i + 1, full, cells[0], cells.Skip(1).ToArray()));
         }
         if (header == null) throw new GcnDataException(manifestCsv, "has no header line, expected path,<feature1>,<feature2>,...");

@@ -20,6 +20,8 @@ public sealed class ImportReport
     public const string Empty = "empty file";
     /// <summary>All black or near-constant picture (a placeholder, not a face).</summary>
     public const string Blank = "blank placeholder";
+    /// <summary>A symbolic link not followed: to a folder, to nowhere, or out of the source folder.</summary>
+    public const string Link = "symbolic link";
     /// <summary>A second file for the same labels; the first good one (path order) is kept.</summary>
     public const string Duplicate = "duplicate";
 

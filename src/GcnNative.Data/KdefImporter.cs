@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using GcnNative.IO;
 
 namespace GcnNative.Data;
 
@@ -97,8 +98,7 @@ public static class KdefImporter
 
         var report = new ImportReport();
         string root = Path.GetFullPath(sourceDir);
-        string[] files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
-            .OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        string[] files = FilesInside(root, report).OrderBy(f => f, StringComparer.Ordinal).ToArray();
         var candidates = new List<Candidate>();
         foreach (string file in files)
         {
@@ -269,4 +269,42 @@ public static class KdefImporter
         if (std < 0.015) return $"near-constant picture (brightness {mean * 255:F0}/255, spread {std * 255:F1}/255)";
         return null;
     }
+
+    /// <summary>
+    /// The files under <paramref name="root"/>, its sub-folders included. A symbolic link to a
+    /// file inside the folder counts as that file; a link to a folder is not followed (a loop,
+    /// or a tour of the system), and a link that leads outside or nowhere is reported skipped.
+    /// </summary>
+    /// <summary>Whether a link's final target is an existing file (a dangling link or a loop is not).</summary>
+    private static bool LinkLeadsToFile(FileSystemInfo link)
+    {
+        try { return link.ResolveLinkTarget(returnFinalTarget: true) is { Exists: true } final && final is not DirectoryInfo; }
+        catch (IOException) { return false; }
+    }
+
+    private static IEnumerable<string> FilesInside(string root, ImportReport report)
+    {
+        var folders = new Stack<string>();
+        folders.Push(root);
+        while (folders.Count > 0)
+        {
+            foreach (var entry in new DirectoryInfo(folders.Pop()).EnumerateFileSystemInfos())
+            {
+                string rel = Path.GetRelativePath(root, entry.FullName);
+                if (entry.LinkTarget is { } target)
+                {
+                    if (Directory.Exists(entry.FullName))
+                        report.Skip(ImportReport.Link, rel, $"a symbolic link to the folder {target}; linked folders are not followed");
+                    else if (!LinkLeadsToFile(entry))
+                        report.Skip(ImportReport.Link, rel, $"a symbolic link to {target}, which does not exist");
+                    else if (!SymbolicLinks.LeadsInside(root, entry.FullName))
+                        report.Skip(ImportReport.Link, rel, $"a symbolic link to {SymbolicLinks.RealPath(entry.FullName)}, outside the KDEF folder");
+                    else yield return entry.FullName;
+                }
+                else if (entry is DirectoryInfo) folders.Push(entry.FullName);
+                else yield return entry.FullName;
+            }
+        }
+    }
+
 }

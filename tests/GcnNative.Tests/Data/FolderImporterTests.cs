@@ -101,6 +101,26 @@ public class FolderImporterTests
     }
 
     [Test]
+    public void LinksLeavingTheManifestFolderAreRefused_LinksInsideAreFollowed()
+    {
+        Png("outside/secret.png", 8, 8, new Rgb24(9, 9, 9));
+        Png("set/a.png", 8, 8, new Rgb24(1, 2, 3));
+        File.CreateSymbolicLink(_tmp["set/inside.png"], "a.png");                   // relative, stays inside
+        File.CreateSymbolicLink(_tmp["set/link.png"], _tmp["outside/secret.png"]);  // a file outside
+        Directory.CreateSymbolicLink(_tmp["set/up"], "..");                          // a folder link up and out
+        string manifest = _tmp["set/manifest.csv"];
+        File.WriteAllText(manifest, "path,kind\na.png,x\ninside.png,y\nlink.png,y\nup/outside/secret.png,y\n");
+        var ex = Assert.Throws<GcnDataException>(() => FolderImporter.Import(manifest, _tmp["out"]))!;
+        Assert.That(ex.Message, Does.Contain("2 bad rows")
+            .And.Contain("manifest.csv:4: path 'link.png' is a symbolic link (or goes through one) to " + _tmp["outside/secret.png"] + ", outside the manifest's folder")
+            .And.Contain("manifest.csv:5: path 'up/outside/secret.png' is a symbolic link (or goes through one) to " + _tmp["outside/secret.png"])
+            .And.Not.Contain("manifest.csv:3"));
+
+        var ds = FolderImporter.Import(manifest, _tmp["out"], log: null, skipBadRows: true);
+        Assert.That(ds.Count, Is.EqualTo(2), "a.png and the link to it inside the folder");
+    }
+
+    [Test]
     public void BadRows_ListedWithLineAndExpectation_OrSkipped()
     {
         Png("a.png", 8, 8, new Rgb24(1, 2, 3));

@@ -190,6 +190,32 @@ public class KdefImporterTests
     }
 
     [Test]
+    public void SymbolicLinks_FoldersNotFollowed_FilesOnlyInside()
+    {
+        using var tmp = new TempDir();
+        Save(Path.Combine(tmp.Path, "kdef", "AF01", FileName(0, "F01", "HA")), Photo(0, 2, 0));
+        Save(Path.Combine(tmp.Path, "elsewhere", "AF02", FileName(0, "F02", "HA")), Photo(1, 2, 0));
+        Directory.CreateDirectory(Path.Combine(tmp.Path, "kdef", "BF01"));
+        File.CreateSymbolicLink(Path.Combine(tmp.Path, "kdef", "BF01", FileName(1, "F01", "HA")),
+            Path.Combine("..", "AF01", FileName(0, "F01", "HA")));                               // inside: imported
+        Directory.CreateSymbolicLink(Path.Combine(tmp.Path, "kdef", "more"), Path.Combine(tmp.Path, "elsewhere"));
+        Directory.CreateSymbolicLink(Path.Combine(tmp.Path, "kdef", "loop"), Path.Combine(tmp.Path, "kdef"));
+        File.CreateSymbolicLink(Path.Combine(tmp.Path, "kdef", FileName(0, "F02", "HA")),
+            Path.Combine(tmp.Path, "elsewhere", "AF02", FileName(0, "F02", "HA")));
+        File.CreateSymbolicLink(Path.Combine(tmp.Path, "kdef", "gone.JPG"), Path.Combine(tmp.Path, "nothing.JPG"));
+
+        var log = new StringWriter();
+        var (ds, report) = KdefImporter.ImportWithReport(tmp["kdef"], tmp["out"], size: 12, log: log);
+        var links = report.Skipped[ImportReport.Link].ToDictionary(x => x.File, x => x.Reason);
+        Assert.That(links.Keys, Is.EquivalentTo(new[] { "more", "loop", FileName(0, "F02", "HA"), "gone.JPG" }));
+        Assert.That(links["more"], Does.Contain("linked folders are not followed"));
+        Assert.That(links[FileName(0, "F02", "HA")], Does.Contain("outside the KDEF folder"));
+        Assert.That(links["gone.JPG"], Does.Contain("which does not exist"));
+        Assert.That(ds.Features[0].Values, Is.EqualTo(new[] { "F01" }), "nothing of F02 was read through the links");
+        Assert.That(report.Imported, Is.EqualTo(2));
+    }
+
+    [Test]
     public void FullSizeFrame_UsesTheDefaultBoxInPixels()
     {
         // A 562x762 photo whose default crop box (81,180)-(481,580) is red and everything else blue.
