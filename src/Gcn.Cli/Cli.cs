@@ -198,6 +198,10 @@ public static partial class Cli
             throw new UsageException($"--out {path}: expected a .png file name");
         if (SymbolicLinks.DescribeDangling(path) is { } dangling)
             throw new UsageException($"--out {path}: is {dangling}; not writing through it");
+        if (new FileInfo(path).LinkTarget is { } target)
+            throw new UsageException($"--out {path}: is a symbolic link to {target}; not replacing it (give a plain file name)");
+        if (OwningFolder(path) is { } owner)
+            throw new UsageException($"--out {path}: is inside {owner}; write generated pictures somewhere else, so the folder's own files stay as written");
         if (!File.Exists(path)) return;
         Span<byte> head = stackalloc byte[8];
         using (var f = File.OpenRead(path))
@@ -206,6 +210,22 @@ public static partial class Cli
             if (n == 8 && head.SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A })) return;
         }
         throw new UsageException($"--out {path}: the file exists and is not a PNG; not overwriting it");
+    }
+
+    /// <summary>
+    /// The run or data set folder a path lies in (the folder itself or its samples/ folder):
+    /// "the run folder R" or "the data set folder D"; null when it is in neither.
+    /// </summary>
+    private static string? OwningFolder(string path)
+    {
+        var dir = new FileInfo(Path.GetFullPath(path)).Directory;
+        for (int up = 0; dir is not null && up < 2; up++, dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, Trainer.CheckpointFile)) || File.Exists(Path.Combine(dir.FullName, Trainer.RunInfoFile)))
+                return $"the run folder {dir.FullName}";
+            if (File.Exists(Path.Combine(dir.FullName, Dataset.ManifestFile))) return $"the data set folder {dir.FullName}";
+        }
+        return null;
     }
 
     // ---- train --------------------------------------------------------------------

@@ -308,6 +308,23 @@ public class CliTests
         Assert.That(new FileInfo(ckpt).Length, Is.EqualTo(size));
         Assert.That(File.ReadAllText(notes), Is.EqualTo("not a picture"));
 
+        // nor over a run's or a data set's own pictures, nor through a link
+        string loss = Path.Combine(run, "loss.png"), sample = Directory.GetFiles(Path.Combine(run, "samples"))[0];
+        byte[] lossBytes = File.ReadAllBytes(loss), sampleBytes = File.ReadAllBytes(sample);
+        AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=blue,side=right", "--out", loss),
+            $"--out {loss}: is inside the run folder {Path.GetFullPath(run)}; write generated pictures somewhere else");
+        AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=blue,side=right", "--out", sample),
+            "is inside the run folder");
+        AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=blue,side=right", "--out", Path.Combine(data, "new.png")),
+            $"is inside the data set folder {Path.GetFullPath(data)}");
+        Assert.That(File.ReadAllBytes(loss), Is.EqualTo(lossBytes));
+        Assert.That(File.ReadAllBytes(sample), Is.EqualTo(sampleBytes));
+        string link = Path.Combine(_dir, "link.png");
+        File.CreateSymbolicLink(link, png);
+        AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=blue,side=right", "--out", link),
+            $"--out {link}: is a symbolic link to {png}; not replacing it");
+        Assert.That(new FileInfo(link).LinkTarget, Is.EqualTo(png));
+
         AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,color=purple,side=right", "--out", png),
             "unknown value 'purple'", "red, green, blue");
         AssertOneLineError(Run("generate", "--run", run, "--features", "shape=dot,hue=red,side=right", "--out", png),
