@@ -172,7 +172,21 @@ public sealed class Trainer
         var sampler = new EpochSampler(_train, t.Seed);
         Directory.CreateDirectory(_options.RunDir);
         AtomicFile.RemoveLeftovers(_options.RunDir);   // a killed run's half-written checkpoint or metrics
-        if (restart) _out.WriteLine($"{_options.RunDir}: a start with no checkpoint is here; training again from iteration 0");
+        if (restart)
+        {
+            // the earlier start's sample grids would mix with this one's (IsUnfinishedStart
+            // checked that samples/ holds nothing else)
+            string samples = Path.Combine(_options.RunDir, "samples");
+            int removed = 0;
+            if (Directory.Exists(samples))
+                foreach (string grid in Directory.GetFiles(samples, "iter-*.png"))
+                {
+                    File.Delete(grid);
+                    removed++;
+                }
+            _out.WriteLine($"{_options.RunDir}: a start with no checkpoint is here; training again from iteration 0" +
+                           (removed > 0 ? $" (its {removed} sample grid{(removed == 1 ? "" : "s")} removed)" : ""));
+        }
         int start = 0;
         if (_options.Resume)
         {

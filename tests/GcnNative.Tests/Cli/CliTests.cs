@@ -109,15 +109,17 @@ public class CliTests
         // temporary file) is trained again in place; one more file of the user's, and it is refused
         string unfinished = Path.Combine(_dir, "unfinished");
         Directory.CreateDirectory(Path.Combine(unfinished, "samples"));
-        foreach (string f in new[] { "config.json", "run.json", "metrics.jsonl", "samples/iter-000020.png", ".checkpoint.safetensors.99.tmp" })
+        foreach (string f in new[] { "config.json", "run.json", "metrics.jsonl", "samples/iter-000020.png", "samples/iter-009990.png", ".checkpoint.safetensors.99.tmp" })
             File.WriteAllText(Path.Combine(unfinished, f), "partial");
         File.WriteAllText(Path.Combine(unfinished, "mine.txt"), "mine");
         AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", unfinished, "--device", "cpu"), "holds no run");
         File.Delete(Path.Combine(unfinished, "mine.txt"));
         var again = Run("train", "--config", config, "--data", data, "--out", unfinished, "--device", "cpu");
         Assert.That(again.Code, Is.EqualTo(0), again.Err);
-        Assert.That(again.Out, Does.Contain("training again from iteration 0"));
+        Assert.That(again.Out, Does.Contain("training again from iteration 0 (its 2 sample grids removed)"));
         Assert.That(File.Exists(Path.Combine(unfinished, ".checkpoint.safetensors.99.tmp")), Is.False, "stale temporary removed");
+        Assert.That(File.Exists(Path.Combine(unfinished, "samples", "iter-009990.png")), Is.False, "the earlier start's grid removed");
+        Assert.That(ImageIO.Identify(Path.Combine(unfinished, "samples", "iter-000020.png")).Format, Is.EqualTo("PNG"), "this start's grid");
         Assert.That(File.ReadAllLines(Path.Combine(unfinished, "metrics.jsonl"))[0], Does.StartWith("{\"iteration\":1,"));
 
         // --resume on another data set (same shape, other pixels) is refused
