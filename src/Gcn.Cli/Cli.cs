@@ -451,6 +451,12 @@ public static partial class Cli
         // every option is checked before any download or training starts
         string preset = a.Get("preset") ?? (kind == "mnist" ? "mnist-small" : "faces-small");
         var config = Presets.Load(preset);
+        // the demo's data: MNIST at 28 px, the face set drawn at 64 px, both RGB
+        int side = kind == "mnist" ? 28 : 64;
+        if ((config.Image.Channels, config.Image.Height, config.Image.Width) != (3, side, side))
+            throw new UsageException($"--preset {preset}: its images are {config.Image.Channels}x{config.Image.Height}x{config.Image.Width}, " +
+                                     $"the {kind} demo's data is 3x{side}x{side}; give a preset of that size" +
+                                     (kind == "mnist" ? " (or run gcn demo faces)" : ""));
         float? weight = a.Float("classification-weight", 0);
         int iterations = a.Int("iterations", 1) ?? config.Training.Iterations;
         a.Threads();

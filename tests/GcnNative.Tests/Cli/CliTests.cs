@@ -88,6 +88,12 @@ public class CliTests
         // the demo keeps data/ and runs/ in its folder; it refuses any other folder holding files
         AssertOneLineError(Run("demo", "--out", data), "not empty and not a demo folder");
         AssertOneLineError(Run("demo", "--out", file), "is a file");
+        // a preset of another image size is refused before any download or import
+        string wrongSize = Path.Combine(_dir, "wrong-size");
+        AssertOneLineError(Run("demo", "--preset", "faces-small", "--out", wrongSize),
+            "--preset faces-small: its images are 3x64x64, the mnist demo's data is 3x28x28");
+        AssertOneLineError(Run("demo", "faces", "--preset", "mnist", "--out", wrongSize), "the faces demo's data is 3x64x64");
+        Assert.That(Directory.Exists(wrongSize), Is.False);
         // a demo folder is reused, but never what the user put in its data/ or runs/ folders
         string demo = Path.Combine(_dir, "demo");
         string notes = Path.Combine(demo, "runs", "faces-small", "notes", "results.txt");
