@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using GcnNative.Cpu;
 using GcnNative.Data;
 using GcnNative.IO;
@@ -330,7 +328,7 @@ public static partial class Cli
         var model = Evaluation.LoadModel(runDir, config, backend, batch: 1);
         BatchFeeder.FillCodes(model, [codes]);
         model.GenerateCurrent();
-        ImageIO.SavePng(outPath, model.Generator.Output.ToArray(), img.Channels, img.Height, img.Width);
+        ImageIO.SavePng(outPath, model.GeneratedImages(), img.Channels, img.Height, img.Width);
         stdout.WriteLine($"wrote {outPath} ({img.Width}x{img.Height}) for {spec}");
         return 0;
     }
@@ -381,19 +379,8 @@ public static partial class Cli
         return 0;
     }
 
-    private static IReadOnlyList<IReadOnlyList<string>>? ReadValueNames(string runDir, GcnConfig config)
-    {
-        string info = Path.Combine(runDir, Trainer.RunInfoFile);
-        if (!File.Exists(info)) return null;
-        if (Evaluation.ReadRunInfo(info)?["features"] is not JsonObject features) return null;
-        var names = new List<IReadOnlyList<string>>();
-        foreach (var f in config.Features)
-        {
-            if (features[f.Name] is not JsonArray values) return null;
-            names.Add(values.Select(v => v?.ToString() ?? "").ToArray());
-        }
-        return names;
-    }
+    private static IReadOnlyList<IReadOnlyList<string>>? ReadValueNames(string runDir, GcnConfig config) =>
+        RunInfo.ReadIfPresent(runDir)?.ValueNames(config);
 
     // ---- eval ---------------------------------------------------------------------
 
@@ -483,7 +470,7 @@ public static partial class Cli
         string runDir = Path.Combine(root, "runs", runName);
         using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), stdout);
         string checkpoint = Path.Combine(runDir, Trainer.CheckpointFile);
-        int done = File.Exists(checkpoint) ? CheckpointIteration(checkpoint) : 0;
+        int done = File.Exists(checkpoint) ? GcnModel.CheckpointIteration(checkpoint) : 0;
         // a start stopped before its first checkpoint is trained again in place (the trainer
         // accepts a folder holding only run files); a folder holding anything else is refused
         Trainer.CheckRunFolder(runDir, resume: done > 0);
@@ -518,12 +505,6 @@ public static partial class Cli
         stdout.WriteLine($"  try: gcn generate --run {runDir} --features \"{example}\" --out mix.png");
         stdout.WriteLine("       (gcn: publish/gcn/gcn after tools/publish.sh, or dotnet run -c Release --project src/Gcn.Cli --)");
         return 0;
-    }
-
-    private static int CheckpointIteration(string path)
-    {
-        var meta = GcnNative.IO.SafeTensors.Load(path).Metadata;
-        return int.TryParse(meta.GetValueOrDefault("iteration"), out int it) ? it : 0;
     }
 
     // ---- presets ------------------------------------------------------------------

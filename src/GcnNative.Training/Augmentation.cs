@@ -118,7 +118,7 @@ public static class Augmentation
 
             BatchFeeder.FillCodes(model, codes);
             model.GenerateCurrent();
-            var generated = model.Generator.Output.ToArray();
+            var generated = model.GeneratedImages();
             var confidence = Confidence(model, generated, labels, others);
             for (int n = 0; n < codes.Count; n++)
             {

@@ -34,23 +34,10 @@ public static class Evaluation
         {
             string infoPath = Path.Combine(runDir, Trainer.RunInfoFile);
             if (!File.Exists(infoPath)) throw new TrainingException($"{infoPath}: not found; pass --data DIR");
-            var info = ReadRunInfo(infoPath);
-            data = info?["data"]?.GetValue<string>() ?? throw new TrainingException($"{infoPath}: field 'data' missing; pass --data DIR");
+            data = RunInfo.Read(infoPath).Data is { Length: > 0 } recorded ? recorded
+                : throw new TrainingException($"{infoPath}: field 'data' missing or empty; pass --data DIR");
         }
         return (config, data);
-    }
-
-    /// <summary>Parses RUN/run.json; a damaged file is a one-line error that names it.</summary>
-    public static JsonNode? ReadRunInfo(string path)
-    {
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException e)
-        {
-            throw new TrainingException($"{path}: not valid JSON ({e.Message.Split('.')[0]}); expected the run.json that gcn train writes");
-        }
     }
 
     public static GcnModel LoadModel(string runDir, GcnConfig config, IBackend backend, int batch)
@@ -58,7 +45,12 @@ public static class Evaluation
         string checkpoint = Path.Combine(runDir, Trainer.CheckpointFile);
         if (!File.Exists(checkpoint)) throw new TrainingException($"{checkpoint}: not found (train first)");
         var model = new GcnModel(config, backend, batch, config.Training.Seed, Path.Combine(runDir, Trainer.ConfigFile));
-        model.LoadCheckpoint(checkpoint, requireOptimizerState: false);
+        int iteration = model.LoadCheckpoint(checkpoint, requireOptimizerState: false);
+        // config.json holds the iterations the run was last set to train; a checkpoint is never past them
+        if (iteration > config.Training.Iterations)
+            throw new TrainingException(
+                $"{checkpoint}: metadata field 'iteration' is {iteration}, more than the {config.Training.Iterations} iterations " +
+                $"{Path.Combine(runDir, Trainer.ConfigFile)} sets; the checkpoint is damaged or from another run");
         return model;
     }
 
@@ -67,6 +59,8 @@ public static class Evaluation
         var clock = Stopwatch.StartNew();
         var (config, dataDir) = ReadRun(runDir, dataOverride);
         var dataset = Dataset.Load(dataDir);
+        string split = SplitId(dataset);
+        bool? sameSplit = CheckSplit(runDir, Path.Combine(dataDir, Dataset.HeldoutFile), split);
         var data = new DatasetImages(dataset);
         int batch = config.Training.Batch;
         var model = LoadModel(runDir, config, backend, batch);
@@ -76,12 +70,7 @@ public static class Evaluation
         if (heldout.Length == 0) throw new TrainingException($"{Path.Combine(dataDir, Dataset.HeldoutFile)}: holds out no image; nothing to evaluate");
 
         var judge = new EvaluatorClassifier(config, backend, batch);
-        string split = SplitId(dataset);
         judge.LoadOrTrain(Path.Combine(dataDir, judge.CacheFileName(split)), data, feeder, train, log);
-        bool? sameSplit = TrainedSplit(runDir) is { } trained ? trained == split : null;
-        if (sameSplit == false)
-            log.WriteLine($"eval: WARNING: {Path.Combine(dataDir, Dataset.HeldoutFile)} differs from the split this run was trained with; " +
-                          "images the generator trained on may count as held out");
 
         var img = config.Image;
         int len = img.Channels * img.Height * img.Width;
@@ -106,7 +95,7 @@ public static class Evaluation
         }
         var result = new EvalResult(heldout.Length, held.Psnr, held.Ssim, accuracy, realAccuracy,
             trainM.Psnr, trainSubset.Length, Path.Combine(runDir, EvalFile), gridPath);
-        WriteJson(result, config, runDir, dataDir, judge, backend, sameSplit);
+        WriteJson(result, config, model.LoadedIteration, dataDir, judge, backend, sameSplit);
         log.WriteLine($"eval: {heldout.Length} held-out images: PSNR {held.Psnr:F2} dB, SSIM {held.Ssim:F3}, evaluator accuracy " +
                       string.Join(", ", accuracy.Select(a => $"{a.Key} {a.Value:F3}")) +
                       $" (on the real held-out images: {string.Join(", ", realAccuracy.Select(a => $"{a.Key} {a.Value:F3}"))})");
@@ -138,7 +127,7 @@ public static class Evaluation
             var chunk = indices.AsSpan(start, count);
             feeder.Fill(model, chunk, images: false);
             model.GenerateCurrent();
-            var generated = model.Generator.Output.ToArray();
+            var generated = model.GeneratedImages();
             for (int n = 0; n < count; n++)
             {
                 var g = generated.AsSpan(n * len, len);
@@ -217,17 +206,26 @@ public static class Evaluation
         return $"{dataset.Name}:{dataset.Count}:{Convert.ToHexString(hash, 0, 8).ToLowerInvariant()}";
     }
 
-    private static string? TrainedSplit(string runDir)
+    /// <summary>
+    /// Eval measures the combinations the run never trained on, so the data set must hold out
+    /// what the run held out: another split (an edited or emptied heldout.csv) is refused, as
+    /// images the generator trained on would count as held out. Returns true when run.json
+    /// records the same split, null when it records none (nothing to compare).
+    /// </summary>
+    private static bool? CheckSplit(string runDir, string heldoutPath, string split)
     {
-        string info = Path.Combine(runDir, Trainer.RunInfoFile);
-        if (!File.Exists(info)) return null;
-        return ReadRunInfo(info)?["split"]?.GetValue<string>();
+        var info = RunInfo.ReadIfPresent(runDir);
+        if (info is null || string.IsNullOrEmpty(info.Split)) return null;
+        if (info.Split != split)
+            throw new TrainingException(
+                $"{heldoutPath}: not the held-out split this run trained with ({info.Path} has split '{info.Split}', the data set now gives '{split}'); " +
+                "images the generator trained on would count as held out. Evaluate with the run's own heldout.csv");
+        return true;
     }
 
-    private static void WriteJson(EvalResult r, GcnConfig config, string runDir, string dataDir,
+    private static void WriteJson(EvalResult r, GcnConfig config, int iteration, string dataDir,
         EvaluatorClassifier judge, IBackend backend, bool? sameSplit)
     {
-        var checkpoint = SafeTensors.Load(Path.Combine(runDir, Trainer.CheckpointFile)).Metadata;
         var json = new JsonObject
         {
             ["heldout"] = new JsonObject
@@ -243,7 +241,7 @@ public static class Evaluation
             {
                 ["config"] = config.Name,
                 ["data"] = Path.GetFullPath(dataDir),
-                ["iterations"] = int.Parse(checkpoint.GetValueOrDefault("iteration", "0")),
+                ["iterations"] = iteration,
                 ["batch"] = config.Training.Batch,
                 ["seed"] = config.Training.Seed,
                 ["pixel_weight"] = config.Loss.PixelWeight,
@@ -256,7 +254,32 @@ public static class Evaluation
                 ["ssim_definition"] = "11x11 Gaussian window sigma 1.5, C1 0.01^2, C2 0.03^2, mean over valid windows and channels",
             },
         };
+        // JSON has no NaN or infinity: such a result is an error naming the field, not a crash
+        if (NonFinite(json, "") is { } bad)
+            throw new TrainingException($"{r.JsonPath}: not written: {bad} is not a finite number; the evaluation went wrong");
         AtomicFile.WriteText(r.JsonPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>The first number under <paramref name="node"/> that JSON cannot hold, as "field (value)"; null when there is none.</summary>
+    private static string? NonFinite(JsonNode? node, string at)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (key, value) in o)
+                    if (NonFinite(value, at.Length == 0 ? key : $"{at}.{key}") is { } bad) return bad;
+                return null;
+            case JsonArray a:
+                for (int i = 0; i < a.Count; i++)
+                    if (NonFinite(a[i], $"{at}[{i}]") is { } bad) return bad;
+                return null;
+            case JsonValue v when v.TryGetValue(out double d) && !double.IsFinite(d):
+                return $"'{at}' ({d.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
+            case JsonValue v when v.TryGetValue(out float f) && !float.IsFinite(f):
+                return $"'{at}' ({f.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
+            default:
+                return null;
+        }
     }
 
     /// <summary>

@@ -67,19 +67,35 @@ public sealed class EvaluatorClassifier
         if (File.Exists(cachePath))
         {
             var (tensors, meta) = SafeTensors.Load(cachePath);
-            if (meta.GetValueOrDefault("evaluator") == signature)
+            if (meta.GetValueOrDefault("evaluator") != signature)
+                log.WriteLine($"evaluator: {cachePath} was trained with other settings; retraining");
+            else if (CacheProblem(tensors) is { } problem)
+                log.WriteLine($"evaluator: {cachePath} is damaged ({problem}); retraining");
+            else
             {
                 foreach (var p in Classifier.Parameters) _backend.Upload(p.Value, tensors[p.Name].Data);
                 log.WriteLine($"evaluator: loaded {cachePath} (trained on real images only)");
                 return;
             }
-            log.WriteLine($"evaluator: {cachePath} was trained with other settings; retraining");
         }
         Train(data, feeder, train, log);
         SafeTensors.Save(cachePath,
             Classifier.Parameters.Select(p => (p.Name, p.Value.Shape, p.Value.ToArray())).ToList(),
             new Dictionary<string, string> { ["evaluator"] = signature, ["format"] = "gcnnative-evaluator-1" });
         log.WriteLine($"evaluator: saved {cachePath}");
+    }
+
+    /// <summary>What keeps a cached judge from being used (a tensor missing, of another shape, or not finite); null when nothing.</summary>
+    private string? CacheProblem(Dictionary<string, SafeTensors.LoadedTensor> tensors)
+    {
+        foreach (var p in Classifier.Parameters)
+        {
+            if (!tensors.TryGetValue(p.Name, out var t)) return $"tensor '{p.Name}' is missing";
+            if (!t.Shape.SequenceEqual(p.Value.Shape))
+                return $"tensor '{p.Name}' has shape {Tensor.ShapeString(t.Shape)}, expected {Tensor.ShapeString(p.Value.Shape)}";
+            if (GcnModel.DescribeNonFinite(t.Data) is { } bad) return $"tensor '{p.Name}' holds {bad}";
+        }
+        return null;
     }
 
     private void Train(ILabeledImages data, BatchFeeder feeder, IReadOnlyList<int> train, TextWriter log)

@@ -65,7 +65,7 @@ public sealed record MixingGrid(List<float[][]> Codes, int Columns, string Descr
         var filled = grid.Codes.Select(c => c ?? grid.Codes[0]).ToList();
         BatchFeeder.FillCodes(model, filled);
         model.GenerateCurrent();
-        var images = model.Generator.Output.ToArray();
+        var images = model.GeneratedImages();
         int len = model.Generator.Output.ItemLength;
         for (int i = 0; i < grid.Codes.Count; i++)
         {

@@ -118,7 +118,7 @@ public sealed class Trainer
             throw new TrainingException(
                 $"{samples}: is {SymbolicLinks.DescribeDangling(samples) ?? "a file"}; the run writes its sample grids into a folder of this name " +
                 "(move the file away or give another --out)");
-        foreach (string name in new[] { CheckpointFile, ConfigFile, RunInfoFile, MetricsFile, "loss.png" })
+        foreach (string name in new[] { CheckpointFile, ConfigFile, RunInfoFile, MetricsFile, "loss.png", RunLock.FileName })
         {
             string path = Path.Combine(runDir, name);
             if (Directory.Exists(path))
@@ -128,7 +128,8 @@ public sealed class Trainer
 
     /// <summary>
     /// A run folder left by a start stopped before its first checkpoint: nothing in it but the
-    /// files a run writes (config, run info, metrics, samples/*.png, loss.png, temporary files).
+    /// files a run writes (config, run info, metrics, samples/*.png, loss.png, the lock file,
+    /// temporary files).
     /// Training there again starts over and writes those files anew.
     /// </summary>
     public static bool IsUnfinishedStart(string runDir)
@@ -137,7 +138,7 @@ public sealed class Trainer
         foreach (string entry in Directory.EnumerateFileSystemEntries(runDir))
         {
             string name = Path.GetFileName(entry);
-            bool ours = name is ConfigFile or RunInfoFile or MetricsFile or "loss.png" || AtomicFile.IsTemporary(name);
+            bool ours = name is ConfigFile or RunInfoFile or MetricsFile or "loss.png" or RunLock.FileName || AtomicFile.IsTemporary(name);
             if (name == "samples" && Directory.Exists(entry))
                 ours = Directory.EnumerateFileSystemEntries(entry).All(f =>
                     Path.GetFileName(f).StartsWith("iter-", StringComparison.Ordinal) && f.EndsWith(".png", StringComparison.Ordinal) && File.Exists(f));
@@ -161,7 +162,6 @@ public sealed class Trainer
         string savedConfig = Path.Combine(_options.RunDir, ConfigFile);
         if (_options.Resume && File.Exists(savedConfig)) CheckResumedConfig(File.ReadAllText(savedConfig), savedConfig);
         if (_options.Resume) CheckResumedData();
-        bool restart = !_options.Resume && Directory.Exists(_options.RunDir) && Directory.EnumerateFileSystemEntries(_options.RunDir).Any();
         if (_train.Count == 0)
             throw new TrainingException($"{Path.Combine(_options.DataDir, "heldout.csv")}: holds out every image; nothing is left to train on");
 
@@ -171,6 +171,12 @@ public sealed class Trainer
         var feeder = new BatchFeeder(_config, _data, t.Batch, _options.DataDir);
         var sampler = new EpochSampler(_train, t.Seed);
         Directory.CreateDirectory(_options.RunDir);
+        // held to the end of the run: a second gcn process training here stops before writing anything
+        using var runLock = RunLock.Acquire(_options.RunDir);
+        // checked again under the lock: another process may have trained here since the first check
+        CheckRunFolder(_options.RunDir, _options.Resume);
+        bool restart = !_options.Resume &&
+                       Directory.EnumerateFileSystemEntries(_options.RunDir).Any(e => Path.GetFileName(e) != RunLock.FileName);
         AtomicFile.RemoveLeftovers(_options.RunDir);   // a killed run's half-written checkpoint or metrics
         if (restart)
         {
@@ -194,6 +200,8 @@ public sealed class Trainer
             // config.json deleted: the checkpoint's own copy of the config is the reference
             if (!File.Exists(savedConfig) && model.LoadedConfigJson is { } trainedWith)
                 CheckResumedConfig(trainedWith, checkpoint + " (its config)");
+            if (File.Exists(savedConfig)) CheckResumedIteration(start, checkpoint, File.ReadAllText(savedConfig), savedConfig);
+            else if (model.LoadedConfigJson is { } ownConfig) CheckResumedIteration(start, checkpoint, ownConfig, "its config");
             if (start >= t.Iterations)
                 throw new TrainingException(
                     $"{checkpoint}: is at iteration {start}; --iterations {t.Iterations} leaves nothing to train (give more than {start})");
@@ -233,7 +241,7 @@ public sealed class Trainer
             if (losses is not null && !losses.IsFinite)
                 throw new TrainingException(
                     $"iteration {it + 1}: loss is not finite (classifier {losses.ClassifierLoss}, generator {losses.GeneratorLoss}, pixel {losses.Pixel}); " +
-                    $"the last good checkpoint is {checkpoint}. Lower optimizer.lr or loss.classification_weight.");
+                    $"{LastGoodCheckpoint(saved, checkpoint)}. Lower optimizer.lr or loss.classification_weight.");
             if (log && losses is not null)
             {
                 _backend.Synchronize();
@@ -248,7 +256,13 @@ public sealed class Trainer
                 SaveSamples(model, feeder, sampleIndices, it + 1);
             if ((it + 1) % t.CheckpointEvery == 0 || it + 1 == t.Iterations)
             {
-                model.SaveCheckpoint(checkpoint, it + 1, withOptimizerState: true);
+                try { model.SaveCheckpoint(checkpoint, it + 1, withOptimizerState: true); }
+                catch (InvalidDataException e)   // weights no longer finite: the last good checkpoint stays
+                {
+                    throw new TrainingException(
+                        $"iteration {it + 1}: the weights are not finite ({e.Message}); {LastGoodCheckpoint(saved, checkpoint)}. " +
+                        "Lower optimizer.lr or loss.classification_weight.");
+                }
                 saved = it + 1;
             }
             ReportProgress(it + 1 - start, t.Iterations - start, clock.Elapsed, it + 1);
@@ -258,6 +272,31 @@ public sealed class Trainer
         string trained = start == 0 ? $"{t.Iterations} iterations" : $"iterations {start + 1}..{t.Iterations} ({t.Iterations - start} this time)";
         _out.WriteLine($"done: {trained} in {clock.Elapsed.TotalMinutes:F1} min; checkpoint {checkpoint}");
         return checkpoint;
+    }
+
+    /// <summary>Where a run stopped by a non-finite loss can go on from: its last checkpoint, or none yet.</summary>
+    private string LastGoodCheckpoint(int? saved, string checkpoint) => saved is { } iteration
+        ? $"the last good checkpoint is {checkpoint} (iteration {iteration})"
+        : $"no checkpoint has been saved yet (the first is due at iteration {Math.Min(_config.Training.CheckpointEvery, _config.Training.Iterations)})";
+
+    /// <summary>
+    /// A checkpoint is never past the iterations its run was set to train (training.iterations
+    /// of the config it was trained with, <paramref name="configJson"/> from <paramref name="source"/>):
+    /// an iteration beyond them is a damaged or foreign checkpoint, not one to resume.
+    /// </summary>
+    private static void CheckResumedIteration(int start, string checkpoint, string configJson, string source)
+    {
+        int? planned;
+        try
+        {
+            planned = System.Text.Json.Nodes.JsonNode.Parse(configJson)?["training"]?["iterations"] is System.Text.Json.Nodes.JsonValue v
+                      && v.TryGetValue(out int n) ? n : null;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { return; }   // reported by CheckResumedConfig
+        if (planned is { } p && start > p)
+            throw new TrainingException(
+                $"{checkpoint}: metadata field 'iteration' is {start}, more than the {p} iterations {source} sets; " +
+                "the checkpoint is damaged or from another run");
     }
 
     private void WriteRunInfo()
@@ -475,18 +514,24 @@ public sealed class Trainer
         }
     }
 
-    /// <summary>A resumed run must train on the data it started with (same pixels and labels, wherever they are now).</summary>
+    /// <summary>
+    /// A resumed run must train on the data it started with (same pixels and labels, wherever
+    /// they are now) and hold out what it held out (an edited heldout.csv would train on images
+    /// the run's evaluation counts as unseen). A damaged run.json is refused, naming the field.
+    /// </summary>
     private void CheckResumedData()
     {
-        string path = Path.Combine(_options.RunDir, RunInfoFile);
-        if (!File.Exists(path) || _options.DataHash is null) return;
-        string? trained;
-        try { trained = Evaluation.ReadRunInfo(path)?["data_hash"]?.GetValue<string>(); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException) { return; }
-        if (!string.IsNullOrEmpty(trained) && trained != _options.DataHash)
+        var info = RunInfo.ReadIfPresent(_options.RunDir);
+        if (info is null) return;
+        if (_options.DataHash is not null && !string.IsNullOrEmpty(info.DataHash) && info.DataHash != _options.DataHash)
             throw new TrainingException(
-                $"{_options.DataDir}: is not the data set this run trained on (its pixels or labels differ from those recorded in {path}); " +
+                $"{_options.DataDir}: is not the data set this run trained on (its pixels or labels differ from those recorded in {info.Path}); " +
                 "resume with the run's own data");
+        if (_options.SplitId is not null && !string.IsNullOrEmpty(info.Split) && info.Split != _options.SplitId)
+            throw new TrainingException(
+                $"{Path.Combine(_options.DataDir, "heldout.csv")}: not the held-out split this run trained with " +
+                $"({info.Path} has split '{info.Split}', the data set now gives '{_options.SplitId}'); resuming would train on images the run holds out. " +
+                "Resume with the run's own heldout.csv, or train the new split into another --out");
     }
 
     /// <summary>

@@ -108,7 +108,10 @@ public static class SafeTensors
         if (name == "__metadata__")
         {
             var meta = node?.AsObject() ?? throw new InvalidDataException($"{path}: __metadata__ is null");
-            foreach (var (k, v) in meta) metadata[k] = v?.GetValue<string>() ?? "";
+            foreach (var (k, v) in meta)
+                metadata[k] = v is null ? ""
+                    : v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>()
+                    : throw new InvalidDataException($"{path}: __metadata__ field '{k}' must be a string (safetensors metadata holds strings), not a {v.GetValueKind().ToString().ToLowerInvariant()}");
             return;
         }
         var o = node?.AsObject() ?? throw new InvalidDataException($"{path}: tensor '{name}' has no description");

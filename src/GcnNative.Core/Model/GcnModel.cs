@@ -158,6 +158,20 @@ public sealed class GcnModel
     /// <summary>Generates images for the codes already in <see cref="Generator"/>.Codes (inference mode).</summary>
     public void GenerateCurrent() => Generator.Forward(training: false);
 
+    /// <summary>
+    /// Downloads what <see cref="GenerateCurrent"/> made. A value that is not finite (finite
+    /// weights can still overflow) is an <see cref="InvalidDataException"/> naming the checkpoint
+    /// loaded, rather than a black picture or a NaN measurement.
+    /// </summary>
+    public float[] GeneratedImages()
+    {
+        var images = Generator.Output.ToArray();
+        if (DescribeNonFinite(images) is { } bad)
+            throw new InvalidDataException(
+                $"{LoadedCheckpoint ?? "the generator"}: a generated image holds {bad}: the weights overflow, nothing sensible can be drawn or measured");
+        return images;
+    }
+
     // ---- checkpoints --------------------------------------------------------------
 
     /// <summary>
@@ -179,9 +193,13 @@ public sealed class GcnModel
                 list.Add(("adam.v." + p.Name, p.V.Shape, p.V.ToArray()));
             }
         }
+        // a diverged model is not saved over the last good checkpoint (no load would accept it)
+        foreach (var (name, _, data) in list)
+            if (DescribeNonFinite(data) is { } bad)
+                throw new InvalidDataException($"{path}: not saved: tensor '{name}' holds {bad}");
         var meta = new Dictionary<string, string>
         {
-            ["format"] = "gcnnative-checkpoint-1",
+            ["format"] = CheckpointFormat,
             ["iteration"] = iteration.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["adam_step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["config"] = Config.ToJson(),
@@ -196,10 +214,25 @@ public sealed class GcnModel
     /// <summary>The config a loaded checkpoint was trained with, as saved in its metadata (null before a load, or if absent).</summary>
     public string? LoadedConfigJson { get; private set; }
 
-    /// <summary>Loads parameters (and optimiser state when present); returns the iteration saved.</summary>
+    /// <summary>The checkpoint loaded last (null before a load).</summary>
+    public string? LoadedCheckpoint { get; private set; }
+
+    /// <summary>The iteration recorded by the checkpoint loaded last (0 before a load).</summary>
+    public int LoadedIteration { get; private set; }
+
+    /// <summary>The checkpoint format this class writes (metadata <c>format</c>).</summary>
+    public const string CheckpointFormat = "gcnnative-checkpoint-1";
+
+    /// <summary>
+    /// Loads parameters (and optimiser state when present); returns the iteration saved. Every
+    /// value must be finite (and Adam's second moments >= 0), and the metadata is checked (see
+    /// <see cref="ReadProgress"/>): a damaged checkpoint is an error naming the file and the
+    /// tensor or field, never a model that generates black images or trains on NaN.
+    /// </summary>
     public int LoadCheckpoint(string path, bool requireOptimizerState)
     {
         var (tensors, meta) = SafeTensors.Load(path);
+        var (iteration, adamStep) = ReadProgress(path, meta, requireOptimizerState);
         foreach (var p in Parameters)
         {
             Upload(path, tensors, p.Name, p.Value);
@@ -227,9 +260,50 @@ public sealed class GcnModel
                 dropouts[i].Seed = seed;
             }
         }
-        Step = meta.TryGetValue("adam_step", out var s) ? int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        Step = adamStep;
         LoadedConfigJson = meta.GetValueOrDefault("config");
-        return meta.TryGetValue("iteration", out var it) ? int.Parse(it, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        LoadedIteration = iteration;
+        LoadedCheckpoint = path;
+        return iteration;
+    }
+
+    /// <summary>
+    /// The iteration and Adam step a checkpoint's metadata records (0 when absent), checked:
+    /// <c>format</c>, when present, is <see cref="CheckpointFormat"/>; <c>iteration</c> and
+    /// <c>adam_step</c> are whole numbers >= 0; and for a resume (<paramref name="resume"/>),
+    /// where the step sets Adam's bias correction, they are equal, as each iteration takes one
+    /// Adam step. A damaged field is an <see cref="InvalidDataException"/> naming the file and the field.
+    /// </summary>
+    public static (int Iteration, int AdamStep) ReadProgress(string path, IReadOnlyDictionary<string, string> meta, bool resume)
+    {
+        if (meta.TryGetValue("format", out var format) && format != CheckpointFormat)
+            throw new InvalidDataException($"{path}: metadata field 'format' is '{format}', expected '{CheckpointFormat}' (not a gcn checkpoint)");
+        int iteration = WholeNumber(path, meta, "iteration");
+        int adamStep = WholeNumber(path, meta, "adam_step");
+        if (resume && meta.ContainsKey("iteration") && meta.ContainsKey("adam_step") && adamStep != iteration)
+            throw new InvalidDataException(
+                $"{path}: metadata field 'adam_step' is {adamStep} but 'iteration' is {iteration}; a checkpoint gcn train writes has them equal (one Adam step per iteration)");
+        return (iteration, adamStep);
+    }
+
+    /// <summary>The iteration a checkpoint file records, checked as <see cref="ReadProgress"/> does.</summary>
+    public static int CheckpointIteration(string path) => ReadProgress(path, SafeTensors.Load(path).Metadata, resume: false).Iteration;
+
+    private static int WholeNumber(string path, IReadOnlyDictionary<string, string> meta, string field)
+    {
+        if (!meta.TryGetValue(field, out var text)) return 0;
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int value))
+            throw new InvalidDataException($"{path}: metadata field '{field}' must be a whole number >= 0, got '{text}'");
+        return value;
+    }
+
+    /// <summary>What is wrong with <paramref name="data"/>'s first value that is not finite ("NaN (value 3 of 40)"); null when all are.</summary>
+    public static string? DescribeNonFinite(ReadOnlySpan<float> data)
+    {
+        for (int i = 0; i < data.Length; i++)
+            if (!float.IsFinite(data[i]))
+                return $"{(float.IsNaN(data[i]) ? "NaN" : data[i] > 0 ? "+infinity" : "-infinity")} (value {i + 1} of {data.Length})";
+        return null;
     }
 
     private void Upload(string path, Dictionary<string, SafeTensors.LoadedTensor> tensors, string name, Tensor dst)
@@ -239,6 +313,14 @@ public sealed class GcnModel
         if (!t.Shape.SequenceEqual(dst.Shape))
             throw new InvalidDataException(
                 $"{path}: tensor '{name}' has shape {Tensor.ShapeString(t.Shape)}, the model expects {Tensor.ShapeString(dst.Shape)}");
+        if (DescribeNonFinite(t.Data) is { } bad)
+            throw new InvalidDataException($"{path}: tensor '{name}' holds {bad}; a checkpoint holds finite numbers only (damaged, or saved from a diverged run)");
+        // Adam's second moments are running means of squares; a negative one makes the update NaN
+        if (name.StartsWith("adam.v.", StringComparison.Ordinal))
+            for (int i = 0; i < t.Data.Length; i++)
+                if (t.Data[i] < 0)
+                    throw new InvalidDataException(
+                        $"{path}: tensor '{name}' holds {t.Data[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} (value {i + 1} of {t.Data.Length}); Adam's second moments are never negative");
         Backend.Upload(dst, t.Data);
     }
 }

@@ -156,6 +156,24 @@ public class GcnModelTests
     }
 
     [Test]
+    public void ADivergedModelIsNotSavedOverTheLastGoodCheckpoint()
+    {
+        string path = Path.Combine(_dir, "ckpt.safetensors");
+        using var b = T.Reference();
+        var model = new GcnModel(TinyConfig.Parse(), b, 2, 1, "tiny.json");
+        model.SaveCheckpoint(path, 0, withOptimizerState: true);
+        var good = File.ReadAllBytes(path);
+        var p = model.Parameters.First(x => x.Name == "classifier.body.0.bias");
+        var values = p.Value.ToArray();
+        values[2] = float.PositiveInfinity;
+        b.Upload(p.Value, values);
+        var e = Assert.Throws<InvalidDataException>(() => model.SaveCheckpoint(path, 1, withOptimizerState: true))!;
+        Assert.That(e.Message, Is.EqualTo($"{path}: not saved: tensor 'classifier.body.0.bias' holds +infinity (value 3 of 4)"));
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(good));
+        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1), "no temporary left");
+    }
+
+    [Test]
     public void CheckpointOfAnotherArchitectureIsRejected()
     {
         string path = Path.Combine(_dir, "other.safetensors");
