@@ -426,7 +426,44 @@ public class CliTests
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"iterations\": 40", "\"iteratons\": 40"));
         AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run), "unknown field 'training.iteratons'");
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"batch\": 4,", "\"batch\": 4, \"batch\": 2,"));
-        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run), "'training.batch'", "Duplicate property 'batch'");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run),
+            $"gcn train: error: {config}: key 'training.batch' (line 11) is given twice; give it once");
+    }
+
+    [TestCase("\"lr\": 0.003", "\"lr\": 1e300",
+        "field 'optimizer.lr' must be a finite number greater than 0 and at most 1, got a value beyond the range of a 32-bit float (above 3.4e38)")]
+    [TestCase("\"optimizer\": {", "\"loss\": { \"pixel_weight\": 1e39 }, \"optimizer\": {",
+        "field 'loss.pixel_weight' must be a finite number >= 0, got a value beyond the range of a 32-bit float (above 3.4e38)")]
+    [TestCase("\"batch\": 4", "\"batch\": \"64\"", "field 'training.batch' (line 11) must be an integer, got the string \"64\"")]
+    [TestCase("\"batch\": 4,", "\"batch\": 4, \"batch\": 4,", "key 'training.batch' (line 11) is given twice; give it once")]
+    [TestCase("lrn 3 0.0001 0.75 2", "lrn 0 0.0001 0.75 2",
+        "classifier.body[3] \"lrn 0 0.0001 0.75 2\": lrn size must be at least 1, got 0")]
+    [TestCase("\"lrelu 0.1\", \"reshape", "\"lrelu nan\", \"reshape",
+        "generator.trunk[1] \"lrelu nan\": lrelu slope must be a finite number, got NaN")]
+    public void BadConfigValueIsOneLineBeforeAnythingIsWritten(string from, string to, string expected)
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        Assert.That(File.ReadAllText(config), Does.Contain(from), "the edit must apply");
+        File.WriteAllText(config, File.ReadAllText(config).Replace(from, to));
+        string run = Path.Combine(_dir, "run");
+        var r = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu");
+        AssertOneLineError(r, $"gcn train: error: {config}: {expected}");
+        Assert.That(r.Err, Does.Not.Contain("System.").And.Not.Contain("GcnNative."), "no .NET type names");
+        Assert.That(r.Out, Does.Not.Contain("device:"), "checked before the device is chosen");
+        Assert.That(Directory.Exists(run), Is.False, "no run folder is left behind");
+        // bench reads the same file and names it the same way
+        AssertOneLineError(Run("bench", "step", "--config", config, "--device", "cpu"), $"gcn bench: error: {config}: {expected}");
+    }
+
+    [Test]
+    public void ConfigThatIsAListIsOneLine()
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = Path.Combine(_dir, "list.json");
+        File.WriteAllText(config, "[]");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", Path.Combine(_dir, "run")),
+            $"gcn train: error: {config}: the file must hold a JSON object (a config), got a list");
     }
 
     [Test]
@@ -434,8 +471,8 @@ public class CliTests
     {
         string data = MakeToyData(Path.Combine(_dir, "data"));
         string config = ToyConfig(Path.Combine(_dir, "toy.json"));
-        // an absurd learning rate blows the generator up within a few iterations
-        File.WriteAllText(config, File.ReadAllText(config).Replace("\"lr\": 0.003", "\"lr\": 1e30"));
+        // a finite but absurd weight (3e38 x the cross-entropy is beyond a float) makes the first loss infinite
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"optimizer\": {", "\"loss\": { \"classification_weight\": 3e38 }, \"optimizer\": {"));
         var r = Run("train", "--config", config, "--data", data, "--out", Path.Combine(_dir, "run"), "--device", "cpu");
         AssertOneLineError(r, "not finite");
     }
