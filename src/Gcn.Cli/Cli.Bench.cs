@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GcnNative.Benchmarking;
 using GcnNative.Training;
 
 namespace GcnNative.Cli;
@@ -18,7 +19,9 @@ public static partial class Cli
                    convolutions (batch 8 by default): time, GFLOP/s with the FLOP formula
                    2 x N x Cin x Hin x Win x Cout x k x k per pass, and % of this machine's peak
                    (measured in the same run with an FMA loop over all cores)
-          gemm     1024^3 and the fully connected shapes of the mnist and faces presets
+          gemm     1024^3 and the fully connected shapes of the mnist and faces presets (batch 64)
+                   deconv and gemm refuse a --batch too large for one tensor or, on the CPU, for
+                   75% of this machine's memory, naming the largest that fits
         """;
 
     private static int Bench(string[] args, TextWriter stdout)
@@ -77,27 +80,39 @@ public static partial class Cli
         a.NoPositional();
         bool json = a.Has("json");
         int batch = a.Int("batch", 1) ?? (deconv ? 8 : 64);
+        Func<int, IReadOnlyList<BenchFootprint>> footprints = deconv ? b => DeconvBench.Footprints(b) : GemmBench.Footprints;
+        // before the device line: tensor sizes, and the memory when the tensors are known to be in this
+        // process (--device cpu); with auto, the memory once the device is chosen
+        if (BenchLimits.TooLarge("--batch", batch, footprints, a.Get("device") == "cpu" ? BenchLimits.AvailableBytes : 0) is { } tooLarge)
+            throw new UsageException(tooLarge);
         using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), json ? TextWriter.Null : stdout);
         // The CPU's peak is what the percentages compare with (on a GPU the column is left out).
         // It is measured before and after the shapes and the better one kept: on a shared
         // machine a neighbour's burst during one measurement would otherwise inflate every %.
         bool cpu = backend.Name == "cpu";
-        double before = cpu ? GcnNative.Benchmarking.PeakFlops.Measure(Environment.ProcessorCount) : 0;
-        IReadOnlyList<GcnNative.Benchmarking.DeconvResult>? deconvResults = null;
-        IReadOnlyList<GcnNative.Benchmarking.GemmResult>? gemmResults = null;
-        if (deconv) deconvResults = GcnNative.Benchmarking.DeconvBench.Run(backend, batch);
-        else gemmResults = GcnNative.Benchmarking.GemmBench.Run(backend, GcnNative.Benchmarking.GemmBench.DefaultShapes(batch));
-        double after = cpu ? GcnNative.Benchmarking.PeakFlops.Measure(Environment.ProcessorCount) : 0;
+        if (cpu && BenchLimits.TooLarge("--batch", batch, footprints, BenchLimits.AvailableBytes) is { } tooMuch)
+            throw new UsageException(tooMuch);
+        double before = cpu ? PeakFlops.Measure(Environment.ProcessorCount) : 0;
+        var shapes = GemmBench.DefaultShapes(batch);
+        double floor = deconv ? DeconvBench.MinimumSeconds(batch, before) : GemmBench.MinimumSeconds(shapes, before);
+        if (!json && floor >= 60)
+            stdout.WriteLine($"{name}: batch {batch} takes at least {floor / 60:F0} min here (its FLOP at the measured peak " +
+                             $"of {before:F0} GFLOP/s); Ctrl-C stops it");
+        IReadOnlyList<DeconvResult>? deconvResults = null;
+        IReadOnlyList<GemmResult>? gemmResults = null;
+        if (deconv) deconvResults = DeconvBench.Run(backend, batch);
+        else gemmResults = GemmBench.Run(backend, shapes);
+        double after = cpu ? PeakFlops.Measure(Environment.ProcessorCount) : 0;
         double peak = Math.Max(before, after);
         if (!json && peak > 0)
             stdout.WriteLine($"peak: {peak:F1} GFLOP/s (FMA loop over {Environment.ProcessorCount} threads; " +
                              $"the better of {before:F1} before and {after:F1} after the shapes)");
         if (deconvResults is not null)
-            stdout.WriteLine(json ? GcnNative.Benchmarking.DeconvBench.ToJson(deconvResults, peak) : GcnNative.Benchmarking.DeconvBench.FormatTable(deconvResults, peak));
+            stdout.WriteLine(json ? DeconvBench.ToJson(deconvResults, peak) : DeconvBench.FormatTable(deconvResults, peak));
         else
         {
             var r = gemmResults!.Select(g => g with { PercentOfPeak = (peak > 0 ? 100 * g.Gflops / peak : 0) }).ToList();
-            stdout.WriteLine(json ? GcnNative.Benchmarking.GemmBench.ToJson(r, peak) : GcnNative.Benchmarking.GemmBench.FormatTable(r, peak));
+            stdout.WriteLine(json ? GemmBench.ToJson(r, peak) : GemmBench.FormatTable(r, peak));
         }
         return 0;
     }

@@ -132,6 +132,18 @@ public class CliTests
     }
 
     [Test]
+    public void BenchBatchTooLargeForATensorIsOneLineBeforeTheDevice()
+    {
+        var r = Run("bench", "deconv", "--batch", "100000", "--device", "cpu");
+        AssertOneLineError(r, "gcn bench: error: --batch 100000: face-uconv8 39->79 would need a tensor of 57417200000 elements, " +
+                              "more than one tensor holds (2147483647); the largest --batch that fits is");
+        Assert.That(r.Out, Does.Not.Contain("device:"));
+        AssertOneLineError(Run("bench", "gemm", "--batch", "1000000"),
+            "gcn bench: error: --batch 1000000: faces fc 2048->16384 fwd would need a tensor of 16384000000 elements");
+        AssertOneLineError(Run("bench", "deconv", "--batch", "2000000000", "--json"), "--batch 2000000000: face-uconv8");
+    }
+
+    [Test]
     public void UnknownPresetNamesTheKnownOnes()
     {
         AssertOneLineError(Run("bench", "step", "--preset", "nope"), "unknown preset 'nope'", "mnist-small");
