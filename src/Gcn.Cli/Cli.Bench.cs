@@ -14,7 +14,8 @@ public static partial class Cli
 
           step     times whole training iterations (classifier step + generator step) on random
                    data after warm-up; --layers adds a per-layer timing table (slowest first);
-                   --json prints one JSON line with ms_per_iter
+                   --json prints one JSON line with ms_per_iter (with --layers, also "layers":
+                   block, name, forward_ms, backward_ms per layer)
           deconv   forward, backward-data and backward-filter of the six GCN transposed
                    convolutions (batch 8 by default): time, GFLOP/s with the FLOP formula
                    2 x N x Cin x Hin x Win x Cout x k x k per pass, and % of this machine's peak
@@ -52,25 +53,43 @@ public static partial class Cli
         int batch = a.Int("batch", 1) ?? config.Training.Batch;
         int iterations = a.Int("iterations", 1) ?? 5, warmup = a.Int("warmup", 0) ?? 2;
         using var backend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), json ? TextWriter.Null : stdout);
-        var r = StepBench.Run(config, backend, batch, iterations, warmup, a.Has("layers"));
+        // errors name the config as train names it: its file, or the preset
+        var r = StepBench.Run(config, backend, batch, iterations, warmup, a.Has("layers"), ConfigSource(a));
         if (json)
         {
-            stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            var doc = new Dictionary<string, object>
             {
                 ["bench"] = "step", ["config"] = r.Config, ["device"] = r.Device, ["batch"] = r.Batch,
-                ["iterations"] = r.Iterations, ["ms_per_iter"] = Math.Round(r.MsPerIter, 2),
+                ["iterations"] = r.Iterations, ["warmup"] = r.Warmup, ["ms_per_iter"] = Math.Round(r.MsPerIter, 2),
                 ["images_per_s"] = Math.Round(r.ImagesPerSecond, 1), ["gflop_per_iter"] = Math.Round(r.GflopPerIter, 2),
                 ["gflops"] = Math.Round(r.GflopPerIter * 1000 / r.MsPerIter, 1),
-            }));
+            };
+            if (r.Layers is not null)
+                doc["layers"] = r.Layers.Select(l => new Dictionary<string, object>
+                {
+                    ["block"] = l.Block, ["name"] = l.Name, ["forward_ms"] = Math.Round(l.ForwardMs, 3),
+                    ["backward_ms"] = Math.Round(l.BackwardMs, 3), ["forward_gflops"] = Math.Round(l.ForwardGflops, 1),
+                }).ToList();
+            stdout.WriteLine(JsonSerializer.Serialize(doc, BenchJson));
         }
         else
         {
             stdout.WriteLine($"bench step: {r.Config} batch {r.Batch} on {r.Device}: {r.MsPerIter:F1} ms/iter " +
-                             $"({r.ImagesPerSecond:F0} images/s, {r.GflopPerIter:F1} GFLOP/iter = {r.GflopPerIter * 1000 / r.MsPerIter:F1} GFLOP/s; mean of {r.Iterations} after warm-up)");
+                             $"({r.ImagesPerSecond:F0} images/s, {r.GflopPerIter:F1} GFLOP/iter = {r.GflopPerIter * 1000 / r.MsPerIter:F1} GFLOP/s; " +
+                             $"{MeanOf(r.Iterations, r.Warmup)})");
             if (r.LayerTable is not null) stdout.WriteLine(r.LayerTable);
         }
         return 0;
     }
+
+    /// <summary>"mean of 5 after 2 warm-up iterations", or "1 iteration, no warm-up" (--warmup 0).</summary>
+    private static string MeanOf(int iterations, int warmup) =>
+        (iterations == 1 ? "1 iteration" : $"mean of {iterations}") +
+        (warmup == 0 ? ", no warm-up" : $" after {warmup} warm-up iteration{(warmup == 1 ? "" : "s")}");
+
+    /// <summary>Plain JSON: layer names such as "fc 64->8" keep their '>' instead of the HTML-safe \u003E escape.</summary>
+    private static readonly JsonSerializerOptions BenchJson =
+        new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static int BenchKernels(string[] args, TextWriter stdout, bool deconv)
     {

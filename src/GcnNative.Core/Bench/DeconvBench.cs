@@ -140,8 +140,8 @@ public static class DeconvBench
     }
 
     /// <summary>
-    /// One JSON line: {"layers":[{"name","forward_gflops","backward_gflops","backward_data_gflops",
-    /// "backward_filter_gflops"}],"peak_gflops":...}.
+    /// One JSON line: {"layers":[{"name","forward_ms","backward_ms","backward_data_ms","backward_filter_ms",
+    /// "forward_gflops","backward_gflops","backward_data_gflops","backward_filter_gflops"}],"peak_gflops":...}.
     /// </summary>
     public static string ToJson(IReadOnlyList<DeconvResult> results, double peakGflops)
     {
@@ -150,6 +150,10 @@ public static class DeconvBench
             layers = results.Select(r => new
             {
                 name = r.Layer.Name,
+                forward_ms = Math.Round(r.ForwardMs, 4),
+                backward_ms = Math.Round(r.BackwardMs, 4),
+                backward_data_ms = Math.Round(r.BackwardDataMs, 4),
+                backward_filter_ms = Math.Round(r.BackwardFilterMs, 4),
                 forward_gflops = Math.Round(r.ForwardGflops, 2),
                 backward_gflops = Math.Round(r.BackwardGflops, 2),
                 backward_data_gflops = Math.Round(r.BackwardDataGflops, 2),

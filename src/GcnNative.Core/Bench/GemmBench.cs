@@ -109,7 +109,7 @@ public static class GemmBench
         return sb.ToString();
     }
 
-    /// <summary>One JSON line: {"gemms":[{"name","m","n","k","gflops","percent_of_peak"}],"peak_gflops":...}.</summary>
+    /// <summary>One JSON line: {"gemms":[{"name","m","n","k","ms","gflops","percent_of_peak"}],"peak_gflops":...}.</summary>
     public static string ToJson(IReadOnlyList<GemmResult> results, double peakGflops)
     {
         var doc = new
@@ -117,6 +117,7 @@ public static class GemmBench
             gemms = results.Select(r => new
             {
                 name = r.Shape.Name, m = r.Shape.M, n = r.Shape.N, k = r.Shape.K,
+                ms = Math.Round(r.Milliseconds, 4),
                 gflops = Math.Round(r.Gflops, 2), percent_of_peak = Math.Round(r.PercentOfPeak, 2),
             }),
             peak_gflops = Math.Round(peakGflops, 2),

@@ -143,6 +143,72 @@ public class CliTests
         AssertOneLineError(Run("bench", "deconv", "--batch", "2000000000", "--json"), "--batch 2000000000: face-uconv8");
     }
 
+    [TestCase("100000")]
+    [TestCase("-1")]
+    [TestCase("1")]
+    public void StepsHasOneRangeCheckedBeforeTheRunIsRead(string steps)
+    {
+        AssertOneLineError(Run("generate", "--run", Path.Combine(_dir, "no-run"), "--features", "color=red",
+                "--mix", "color", "--with", "green", "--steps", steps, "--out", Path.Combine(_dir, "g.png")),
+            $"gcn generate: error: --steps expects an integer from 2 to 64, got '{steps}'");
+    }
+
+    [Test]
+    public void VersionRefusesAnExtraArgument()
+    {
+        var r = Run("--version", "extra");
+        AssertOneLineError(r, "gcn --version: error: unexpected argument 'extra' (--version takes none)");
+        Assert.That(r.Out, Is.Empty);
+        AssertOneLineError(Run("version", "--json"), "unexpected argument '--json'");
+    }
+
+    [Test]
+    public void BenchStepJsonCarriesTheLayersAndTheWarmUpIsWordedAsRun()
+    {
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        var j = Run("bench", "step", "--config", config, "--iterations", "1", "--warmup", "0", "--json", "--layers", "--device", "cpu");
+        Assert.That(j.Code, Is.EqualTo(0), j.Err);
+        Assert.That(j.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(1), "one JSON line");
+        using var doc = System.Text.Json.JsonDocument.Parse(j.Out);
+        var root = doc.RootElement;
+        Assert.That(root.GetProperty("warmup").GetInt32(), Is.EqualTo(0));
+        var layers = root.GetProperty("layers").EnumerateArray().ToList();
+        // the toy networks: generator branches (3 x 2 layers), trunk 4, classifier body 4, heads (3 x 4)
+        Assert.That(layers, Has.Count.EqualTo(3 * 2 + 4 + 4 + 3 * 4));
+        foreach (var l in layers)
+        {
+            Assert.That(l.GetProperty("name").GetString(), Is.Not.Empty);
+            Assert.That(l.GetProperty("forward_ms").GetDouble(), Is.GreaterThanOrEqualTo(0));
+            Assert.That(l.GetProperty("backward_ms").GetDouble(), Is.GreaterThanOrEqualTo(0));
+        }
+        Assert.That(layers.Select(l => l.GetProperty("name").GetString()), Has.Some.Contains("deconv 4->3"));
+        Assert.That(root.TryGetProperty("layers", out _), Is.True);
+
+        var noWarmup = Run("bench", "step", "--config", config, "--iterations", "1", "--warmup", "0", "--device", "cpu");
+        Assert.That(noWarmup.Code, Is.EqualTo(0), noWarmup.Err);
+        Assert.That(noWarmup.Out, Does.Contain("1 iteration, no warm-up)").And.Not.Contain("after"));
+        var warmed = Run("bench", "step", "--config", config, "--iterations", "2", "--warmup", "1", "--device", "cpu");
+        Assert.That(warmed.Out, Does.Contain("mean of 2 after 1 warm-up iteration)"));
+        var json = Run("bench", "step", "--config", config, "--iterations", "1", "--warmup", "0", "--json", "--device", "cpu");
+        Assert.That(json.Out, Does.Not.Contain("\"layers\""), "the per-layer timing only with --layers");
+    }
+
+    [Test]
+    public void BenchStepNamesTheConfigFileAsTrainDoes()
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "c7.json"));
+        File.WriteAllText(config, File.ReadAllText(config).Replace("reshape 4 4 4", "reshape 4 4 5"));
+        string expected = $"{config}: generator.trunk[2] \"reshape 4 4 5\"";
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", Path.Combine(_dir, "run"), "--device", "cpu"),
+            "gcn train: error: " + expected);
+        AssertOneLineError(Run("bench", "step", "--config", config, "--device", "cpu"), "gcn bench: error: " + expected);
+        // a layer too large at the --batch asked for (found at its first tensor, nothing large allocated before)
+        File.WriteAllText(config, File.ReadAllText(config).Replace("reshape 4 4 5", "reshape 4 4 4").Replace("\"fc 8\", \"lrelu 0.1\"", "\"fc 3000\", \"lrelu 0.1\""));
+        AssertOneLineError(Run("bench", "step", "--config", config, "--batch", "1000000", "--device", "cpu"),
+            $"gcn bench: error: {config}: generator.branch.shape[0] (fc 2->3000): its output at batch 1000000 is too large");
+    }
+
     [Test]
     public void UnknownPresetNamesTheKnownOnes()
     {
@@ -159,6 +225,7 @@ public class CliTests
             Assert.That(r.Out, Does.Contain("gcn " + c), c);
         }
         Assert.That(Run("bench", "--help").Out, Does.Contain("bench step"));
+        Assert.That(Run("help", "data").Out, Does.Contain("S x S (default: the first image's shorter side)"));
         var h = Run("help", "train");
         Assert.That(h.Code, Is.EqualTo(0));
         Assert.That(h.Out, Does.StartWith("gcn train"));
