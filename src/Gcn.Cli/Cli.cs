@@ -40,6 +40,11 @@ public static partial class Cli
         }
         if (args[0] is "--version" or "version")
         {
+            if (args.Length > 1)
+            {
+                stderr.WriteLine($"gcn {args[0]}: error: unexpected argument '{args[1]}' ({args[0]} takes none)");
+                return 1;
+            }
             var asm = typeof(Cli).Assembly;
             string version = asm.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
                 .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
@@ -113,6 +118,9 @@ public static partial class Cli
         return true;
     }
 
+    /// <summary>How errors name the config of <see cref="LoadConfig"/>: its file, or "preset 'x'".</summary>
+    private static string ConfigSource(Args a) => a.Get("config") ?? $"preset '{a.Get("preset")}'";
+
     private static GcnConfig LoadConfig(Args a)
     {
         string? preset = a.Get("preset"), file = a.Get("config");
@@ -144,7 +152,9 @@ public static partial class Cli
         fixed face crop, resized to S); misnamed, blank, non-image and hostile files are
         reported and skipped.
         folder: any images: a CSV with a path column and one column per feature; an optional
-        heldout.csv beside it is copied.
+        heldout.csv beside it is copied. Every image is centre-cropped to a square and resized to
+        S x S (default: the first image's shorter side); a line says how many were resized, and
+        from which sizes.
         """;
 
     private static int Data(string[] args, TextWriter stdout)
@@ -256,7 +266,7 @@ public static partial class Cli
         var config = LoadConfig(a);
         string dataDir = a.Require("data"), runDir = a.Require("out");
         var options = new TrainOptions(runDir, dataDir, a.Int("iterations", 1), a.Int("batch", 1), a.Int("seed", 0),
-            a.Float("classification-weight", 0), a.Has("resume"), a.Get("config") ?? $"preset '{a.Get("preset")}'");
+            a.Float("classification-weight", 0), a.Has("resume"), ConfigSource(a));
         // before the device line: a data or --out error comes first
         var dataset = Dataset.Load(dataDir);
         Trainer.CheckRunFolder(runDir, a.Has("resume"));
@@ -299,7 +309,7 @@ public static partial class Cli
 
         A mixing grid (--mix): FEATURE's value in SPEC is the base; row 1 shows the base and each
         --with value alone, row 2 the base mixed 0.5/0.5 with each of them, row 3 K steps
-        (default 9) from 1.0 base / 0.0 first value to 0.0 / 1.0.
+        (default 9, from 2 to 64) from 1.0 base / 0.0 first value to 0.0 / 1.0.
         """;
 
     private static int Generate(string[] args, TextWriter stdout)
@@ -308,6 +318,7 @@ public static partial class Cli
         if (ShowHelp(a, stdout, GenerateHelp)) return 0;
         a.NoPositional();
         string runDir = a.Require("run"), spec = a.Require("features"), outPath = a.Require("out");
+        int? steps = a.Int("steps", MixingGrid.MinSteps, MixingGrid.MaxSteps);   // one range, checked before any file is read
         CheckPngOutput(outPath);
         var (config, _) = Evaluation.ReadRun(runDir, dataOverride: "-");
         var names = ReadValueNames(runDir, config);
@@ -315,7 +326,7 @@ public static partial class Cli
         var img = config.Image;
         if (a.Get("mix") is { } mix)
         {
-            var grid = MixingGrid.Build(config.Features, names, codes, mix, a.Require("with"), a.Int("steps", 2) ?? 9);
+            var grid = MixingGrid.Build(config.Features, names, codes, mix, a.Require("with"), steps ?? 9);
             using var gridBackend = Devices.Create(a.Get("device"), a.Threads(), a.Has("tf32"), TextWriter.Null);
             var gridModel = Evaluation.LoadModel(runDir, config, gridBackend, batch: grid.Codes.Count);
             var images = MixingGrid.Render(gridModel, grid);
@@ -373,7 +384,8 @@ public static partial class Cli
         for (int i = 0; i < shown; i++) data.GetImage(i, cells.AsSpan(i * len, len));
         ImageIO.SaveGridPng(preview, cells, data.Channels, data.Height, data.Width, 8);
         stdout.WriteLine($"augment: kept {report.Kept} of {report.Generated} images ({report.Pairs.Count} pairs of {mix} x " +
-                         $"{report.Combinations} combinations; confidence >= {minConfidence}, lowest kept {report.LowestKeptConfidence:F3}) " +
+                         $"{report.Combinations} combinations; confidence >= {minConfidence.ToString(System.Globalization.CultureInfo.InvariantCulture)}, " +
+                         $"lowest kept {Augmentation.ConfidenceText(report.LowestKeptConfidence, minConfidence)}) " +
                          $"in {clock.Elapsed.TotalSeconds:F0} s");
         stdout.WriteLine($"augment: wrote the data set {Path.GetFullPath(outDir)} and {preview}");
         return 0;

@@ -18,7 +18,8 @@ namespace GcnNative.Data;
 /// <para>Images: PNG or JPEG only, decoded safely (<see cref="ImageIO.LoadImageRgb"/>); a
 /// non-square image is centre-cropped to a square (side = its shorter side), then resized to
 /// size x size (default: the first image's square side) with an area-weighted filter; always 3
-/// channels (grey images become three equal planes). Image order follows the manifest.</para>
+/// channels (grey images become three equal planes). Image order follows the manifest. When any
+/// image was not already size x size, one log line says how many were resized and from which sizes.</para>
 /// <para>A <c>heldout.csv</c> beside the manifest is validated against the features and copied;
 /// without one nothing is held out.</para>
 /// <para>Bad rows (wrong cell count, empty path, bad value, missing file, undecodable image) are
@@ -99,19 +100,28 @@ public static class FolderImporter
             }
         side = Math.Clamp(side, 1, MaxSize);
 
-        var decoded = new (byte[]? Pixels, string? Problem)[rows.Count];
+        var decoded = new (byte[]? Pixels, string? Size, string? Problem)[rows.Count];
         Parallel.For(0, rows.Count, i =>
         {
-            try { decoded[i] = (ImageResample.CenterSquare(ImageIO.LoadImageRgb(rows[i].Full), side), null); }
+            try
+            {
+                var image = ImageIO.LoadImageRgb(rows[i].Full);
+                decoded[i] = (ImageResample.CenterSquare(image, side), $"{image.Width}x{image.Height}", null);
+            }
             catch (GcnDataException ex)
             {
                 string msg = ex.Message.StartsWith(rows[i].Full + ": ", StringComparison.Ordinal) ? ex.Message[(rows[i].Full.Length + 2)..] : ex.Message;
-                decoded[i] = (null, $"{fileName}:{rows[i].Line}: image '{rows[i].Written}': {msg}");
+                decoded[i] = (null, null, $"{fileName}:{rows[i].Line}: image '{rows[i].Written}': {msg}");
             }
         });
         var good = new List<(Row Row, byte[] Pixels)>();
+        var resized = new List<string>();
         for (int i = 0; i < rows.Count; i++)
-            if (decoded[i].Pixels is { } px) good.Add((rows[i], px)); else bad.Add(decoded[i].Problem!);
+        {
+            if (decoded[i].Pixels is not { } px) { bad.Add(decoded[i].Problem!); continue; }
+            good.Add((rows[i], px));
+            if (decoded[i].Size != $"{side}x{side}") resized.Add(decoded[i].Size!);
+        }
         bad.Sort((a, b) => LineOf(a).CompareTo(LineOf(b)));
 
         if (bad.Count > 0)
@@ -143,6 +153,7 @@ public static class FolderImporter
         if (DatasetFeature.CheckName(name) != null) name = "folder";
         var dataset = new Dataset(name, 3, side, side, features, pixels, labels, heldout);
         Dataset.Save(outDir, dataset);
+        if (resized.Count > 0) log.WriteLine(ResizedLine(resized, good.Count, side, size is null));
         log.WriteLine($"folder: imported {dataset.Count} images 3x{side}x{side} from {manifestCsv} " +
             $"({string.Join(", ", features.Select(f => $"{f.Name} {f.Count}"))}), " +
             $"{dataset.HeldOutIndices().Length} held out ({(File.Exists(heldoutPath) ? "heldout.csv" : "no heldout.csv")}), " +
@@ -151,6 +162,19 @@ public static class FolderImporter
     }
 
     private sealed record Row(int Line, string Full, string Written, string[] Values);
+
+    /// <summary>
+    /// "folder: resized 2 of 3 images to 12x12 (from 18x12 x1, 24x24 x1; ...)": an import that
+    /// changes images says so, the most common source sizes first.
+    /// </summary>
+    private static string ResizedLine(List<string> sizes, int count, int side, bool defaultSide)
+    {
+        var groups = sizes.GroupBy(s => s).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
+        string from = string.Join(", ", groups.Take(5).Select(g => $"{g.Key} x{g.Count()}"))
+                      + (groups.Count > 5 ? $", and {groups.Count - 5} more sizes" : "");
+        return $"folder: resized {sizes.Count} of {count} images to {side}x{side} (from {from}; non-square ones centre-cropped first)" +
+               (defaultSide ? $"; {side} is the first image's shorter side, --size S chooses another" : "");
+    }
 
     private static string[] ParseHeader(string[] cells, string where)
     {

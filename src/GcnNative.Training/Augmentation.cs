@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using GcnNative.Data;
 using GcnNative.Model;
 
@@ -140,8 +141,8 @@ public static class Augmentation
 
         var report = new AugmentReport(feature, chosen, combos.Count, (int)total, keptPixels.Count, lowestKept, highest);
         if (keptPixels.Count == 0)
-            throw new TrainingException($"none of {total} images reached confidence {minConfidence} " +
-                                        $"(the highest was {highest:G9}); lower --min-confidence");
+            throw new TrainingException($"none of {total} images reached confidence {Text(minConfidence)} " +
+                                        $"(the highest was {ConfidenceText(highest, minConfidence)}); lower --min-confidence");
 
         var outFeatures = new DatasetFeature[features.Count];
         for (int i = 0; i < features.Count; i++)
@@ -153,6 +154,26 @@ public static class Augmentation
         var data = new Dataset("augmented", img.Channels, img.Height, img.Width, outFeatures, pixels, keptLabels.ToArray());
         return (data, report);
     }
+
+    /// <summary>
+    /// A confidence for a message: 3 decimals, or as many more as it takes to read on the same side
+    /// of <paramref name="threshold"/> as it is, and not to read as 1 when it is below 1 (a highest
+    /// confidence of 0.9999999997 was printed as "1" beside "none reached confidence 1"). An
+    /// image at exactly the threshold is kept.
+    /// </summary>
+    public static string ConfidenceText(double confidence, double threshold)
+    {
+        for (int decimals = 3; decimals <= 17; decimals++)
+        {
+            string s = confidence.ToString("F" + decimals, CultureInfo.InvariantCulture);
+            double shown = double.Parse(s, CultureInfo.InvariantCulture);
+            if ((shown < threshold) == (confidence < threshold) && (shown < 1 || confidence >= 1)) return s;
+        }
+        return Text(confidence);
+    }
+
+    /// <summary>A number as given (the shortest text that reads back as the same double).</summary>
+    private static string Text(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Per sample: the smallest softmax probability the run's classifier gives a requested value of a feature not mixed.</summary>
     private static double[] Confidence(GcnModel model, float[] generated, List<int[]> labels, int[] judged)

@@ -9,12 +9,16 @@ namespace GcnNative.Training;
 /// </summary>
 public sealed record MixingGrid(List<float[][]> Codes, int Columns, string Description)
 {
+    /// <summary>Fewest and most steps of the sweep in row 3 (--steps).</summary>
+    public const int MinSteps = 2, MaxSteps = 64;
+
     public static MixingGrid Build(IReadOnlyList<FeatureConfig> features, IReadOnlyList<IReadOnlyList<string>>? names,
         float[][] baseCodes, string feature, string withValues, int steps)
     {
         int f = Enumerable.Range(0, features.Count).FirstOrDefault(i => features[i].Name == feature, -1);
         if (f < 0) throw new ConfigException($"--mix: unknown feature '{feature}' (expected one of: {string.Join(", ", features.Select(x => x.Name))})");
-        if (steps is < 2 or > 64) throw new ConfigException($"--steps: expected 2..64, got {steps}");
+        if (steps is < MinSteps or > MaxSteps)
+            throw new ConfigException($"--steps expects an integer from {MinSteps} to {MaxSteps}, got '{steps}'");
         var others = new List<float[]>();
         foreach (string v in withValues.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

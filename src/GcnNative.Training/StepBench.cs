@@ -9,8 +9,16 @@ namespace GcnNative.Training;
 /// <summary>Times whole training iterations of a config on random data (after warm-up).</summary>
 public static class StepBench
 {
-    public sealed record Result(string Config, string Device, int Batch, int Iterations, double MsPerIter,
-        double ImagesPerSecond, double GflopPerIter, string? LayerTable);
+    /// <param name="Warmup">Untimed iterations before the timed ones.</param>
+    /// <param name="Layers">With --layers: per-layer times of one iteration, slowest first (else null).</param>
+    /// <param name="LayerTable">The same as a fixed-width table.</param>
+    public sealed record Result(string Config, string Device, int Batch, int Iterations, int Warmup, double MsPerIter,
+        double ImagesPerSecond, double GflopPerIter, IReadOnlyList<LayerTime>? Layers, string? LayerTable);
+
+    /// <summary>One layer's mean forward and backward milliseconds per training iteration.</summary>
+    /// <param name="Block">The network block ("body", "head.digit", "trunk", ...).</param>
+    /// <param name="Name">The layer's index and description, as in the table.</param>
+    public sealed record LayerTime(string Block, string Name, double ForwardMs, double BackwardMs, double ForwardGflops);
 
     /// <summary>Generator loss of each of <paramref name="iterations"/> iterations on a fixed random batch (parity runs).</summary>
     public static float[] Losses(GcnConfig config, IBackend backend, int batch, int iterations)
@@ -21,9 +29,11 @@ public static class StepBench
         return losses;
     }
 
-    public static Result Run(GcnConfig config, IBackend backend, int batch, int iterations, int warmup, bool layers)
+    /// <param name="source">Names the config in errors, as the trainer does (its file, or "preset 'x'").</param>
+    public static Result Run(GcnConfig config, IBackend backend, int batch, int iterations, int warmup, bool layers,
+        string source = "config")
     {
-        var model = RandomBatchModel(config, backend, batch);
+        var model = RandomBatchModel(config, backend, batch, source);
         for (int i = 0; i < warmup; i++) model.TrainIteration(i, readLosses: false);
         backend.Synchronize();
         var sw = Stopwatch.StartNew();
@@ -32,6 +42,7 @@ public static class StepBench
         double ms = sw.Elapsed.TotalMilliseconds / iterations;
 
         string? table = null;
+        List<LayerTime>? rows = null;
         if (layers)
         {
             var timer = new LayerTimer();
@@ -44,16 +55,17 @@ public static class StepBench
             {
                 LayerTimer.Active = null;
             }
-            table = FormatLayers(timer, iterations, ms);
+            rows = LayerTimes(timer, iterations);
+            table = FormatLayers(rows, ms);
         }
         double gflop = IterationFlops(model) / 1e9;
-        return new Result(config.Name, backend.Name, batch, iterations, ms, batch * 1000.0 / ms, gflop, table);
+        return new Result(config.Name, backend.Name, batch, iterations, warmup, ms, batch * 1000.0 / ms, gflop, rows, table);
     }
 
     /// <summary>A model on one fixed batch of random codes, labels and images (timing does not depend on values).</summary>
-    public static GcnModel RandomBatchModel(GcnConfig config, IBackend backend, int batch)
+    public static GcnModel RandomBatchModel(GcnConfig config, IBackend backend, int batch, string source = "config")
     {
-        var model = new GcnModel(config, backend, batch, seed: 1);
+        var model = new GcnModel(config, backend, batch, seed: 1, source);
         var rng = new Random(5);
         var features = config.Features;
         var labels = new float[batch * features.Count];
@@ -86,19 +98,23 @@ public static class StepBench
         return 3 * c + 3 * g + 2 * c;
     }
 
-    private static string FormatLayers(LayerTimer timer, int iterations, double msPerIter)
+    /// <summary>Each timed layer's mean per iteration, slowest first.</summary>
+    private static List<LayerTime> LayerTimes(LayerTimer timer, int iterations) =>
+        timer.Entries.OrderByDescending(e => e.ForwardMs + e.BackwardMs).Select(e => new LayerTime(
+            e.Block, e.Layer.Name + " " + e.Layer.Describe(), e.ForwardMs / iterations, e.BackwardMs / iterations,
+            // forward FLOP rate over all forward calls of the layer in one iteration
+            e.ForwardMs > 0 ? e.Layer.ForwardFlops * e.ForwardCalls / 1e6 / e.ForwardMs : 0)).ToList();
+
+    private static string FormatLayers(IReadOnlyList<LayerTime> rows, double msPerIter)
     {
         var sb = new StringBuilder();
-        var rows = timer.Entries.OrderByDescending(e => e.ForwardMs + e.BackwardMs).ToList();
-        double total = rows.Sum(e => e.ForwardMs + e.BackwardMs) / iterations;
+        double total = rows.Sum(e => e.ForwardMs + e.BackwardMs);
         sb.AppendLine(CultureInfo.InvariantCulture, $"{"block",-22} {"layer",-48} {"fwd ms",8} {"bwd ms",8} {"share",6} {"GFLOP/s",8}");
         foreach (var e in rows)
         {
-            double f = e.ForwardMs / iterations, b = e.BackwardMs / iterations;
-            // forward FLOP rate over all forward calls of the layer in one iteration
-            double rate = e.ForwardMs > 0 ? e.Layer.ForwardFlops * e.ForwardCalls / 1e6 / e.ForwardMs : 0;
+            double f = e.ForwardMs, b = e.BackwardMs;
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{e.Block,-22} {Trim(e.Layer.Name + " " + e.Layer.Describe(), 48),-48} {f,8:F2} {b,8:F2} {(f + b) / total,6:P0} {rate,8:F1}");
+                $"{e.Block,-22} {Trim(e.Name, 48),-48} {f,8:F2} {b,8:F2} {(f + b) / total,6:P0} {e.ForwardGflops,8:F1}");
         }
         sb.Append(CultureInfo.InvariantCulture,
             $"layers total {total:F1} ms of {msPerIter:F1} ms/iter (the rest: losses, Adam, copies; timing adds syncs)");

@@ -18,12 +18,15 @@ public readonly record struct ConvGeometry(
     public static ConvGeometry Create(int batch, int inChannels, int inHeight, int inWidth, int outChannels,
         int kernel, int stride, int pad)
     {
-        int oh = (inHeight + 2 * pad - kernel) / stride + 1;
-        int ow = (inWidth + 2 * pad - kernel) / stride + 1;
+        // in long: a pad or stride near int.MaxValue must not wrap around into a plausible size
+        long oh = ((long)inHeight + 2L * pad - kernel) / stride + 1;
+        long ow = ((long)inWidth + 2L * pad - kernel) / stride + 1;
         if (oh <= 0 || ow <= 0)
             throw new ArgumentException(
                 $"convolution k{kernel} s{stride} p{pad} on {inHeight}x{inWidth} gives no output");
-        return new ConvGeometry(batch, inChannels, inHeight, inWidth, outChannels, oh, ow,
+        if (oh > int.MaxValue || ow > int.MaxValue)
+            throw new ArgumentException($"convolution k{kernel} s{stride} p{pad} on {inHeight}x{inWidth} gives an output too large ({oh}x{ow})");
+        return new ConvGeometry(batch, inChannels, inHeight, inWidth, outChannels, (int)oh, (int)ow,
             kernel, kernel, stride, stride, pad, pad);
     }
 
@@ -36,16 +39,19 @@ public readonly record struct ConvGeometry(
     public static ConvGeometry ForTransposed(int batch, int inChannels, int inHeight, int inWidth,
         int outChannels, int kernel, int stride, int pad)
     {
-        int oh = (inHeight - 1) * stride + kernel - 2 * pad;
-        int ow = (inWidth - 1) * stride + kernel - 2 * pad;
+        long oh = ((long)inHeight - 1) * stride + kernel - 2L * pad;
+        long ow = ((long)inWidth - 1) * stride + kernel - 2L * pad;
         if (oh <= 0 || ow <= 0)
             throw new ArgumentException(
                 $"transposed convolution k{kernel} s{stride} p{pad} on {inHeight}x{inWidth} gives no output");
-        var g = new ConvGeometry(batch, outChannels, oh, ow, inChannels, inHeight, inWidth,
+        if (oh > int.MaxValue || ow > int.MaxValue)
+            throw new ArgumentException(
+                $"transposed convolution k{kernel} s{stride} p{pad} on {inHeight}x{inWidth} gives an output too large ({oh}x{ow})");
+        var g = new ConvGeometry(batch, outChannels, (int)oh, (int)ow, inChannels, inHeight, inWidth,
             kernel, kernel, stride, stride, pad, pad);
         // the forward convolution of the deconv output must land exactly on the deconv input
-        int backH = (oh + 2 * pad - kernel) / stride + 1;
-        int backW = (ow + 2 * pad - kernel) / stride + 1;
+        long backH = (oh + 2L * pad - kernel) / stride + 1;
+        long backW = (ow + 2L * pad - kernel) / stride + 1;
         if (backH != inHeight || backW != inWidth)
             throw new ArgumentException($"transposed convolution geometry is not invertible: {inHeight}x{inWidth}");
         return g;
@@ -66,8 +72,8 @@ public readonly record struct PoolGeometry(int Batch, int Channels, int InHeight
     public static PoolGeometry Create(int batch, int channels, int inHeight, int inWidth, int kernel, int stride)
     {
         // floor mode, as PyTorch's MaxPool2d default; 13 -> 6 and 28 -> 13 for k3 s2
-        int oh = (inHeight - kernel) / stride + 1;
-        int ow = (inWidth - kernel) / stride + 1;
+        int oh = (int)(((long)inHeight - kernel) / stride + 1);
+        int ow = (int)(((long)inWidth - kernel) / stride + 1);
         if (oh <= 0 || ow <= 0) throw new ArgumentException($"max pool k{kernel} s{stride} on {inHeight}x{inWidth} gives no output");
         return new PoolGeometry(batch, channels, inHeight, inWidth, oh, ow, kernel, stride);
     }

@@ -18,6 +18,20 @@ public sealed record DeconvLayer(string Name, int InChannels, int InSize, int Ou
 
     /// <summary>One pass: 2 N Cin Hin Win Cout k k.</summary>
     public double Flops(int batch) => 2.0 * batch * InChannels * InSize * InSize * OutChannels * Kernel * Kernel;
+
+    /// <summary>
+    /// What <see cref="DeconvBench.Run"/> holds for this layer at <paramref name="batch"/>: input,
+    /// output and their gradients, weight and its gradient, and the host arrays the random input,
+    /// output gradient and weight are filled from (garbage, but not collected before the timing);
+    /// counted in long, since a batch too large for one tensor is what this is for.
+    /// </summary>
+    public BenchFootprint Footprint(int batch)
+    {
+        long input = (long)batch * InChannels * InSize * InSize;
+        long output = (long)batch * OutChannels * OutSize * OutSize;
+        long weight = (long)InChannels * OutChannels * Kernel * Kernel;
+        return new BenchFootprint(Name, Math.Max(input, output), sizeof(float) * 3 * (input + output + weight));
+    }
 }
 
 /// <summary>Timing of one <see cref="DeconvLayer"/>: forward, backward-data and backward-filter in milliseconds.</summary>
@@ -58,32 +72,54 @@ public static class DeconvBench
         new("mnist-uconv2 14->28", 128, 14, 3, 4, 2, 1),
     ];
 
+    /// <summary>Every layer's <see cref="DeconvLayer.Footprint"/> at <paramref name="batch"/> (see <see cref="BenchLimits"/>).</summary>
+    public static IReadOnlyList<BenchFootprint> Footprints(int batch, IReadOnlyList<DeconvLayer>? layers = null) =>
+        (layers ?? Layers).Select(l => l.Footprint(batch)).ToList();
+
+    /// <summary>Seconds <see cref="Run"/> cannot go below at <paramref name="peakGflops"/> (0 when the peak is unknown).</summary>
+    public static double MinimumSeconds(int batch, double peakGflops, IReadOnlyList<DeconvLayer>? layers = null,
+        double minSeconds = DefaultMinSeconds) =>
+        BenchTiming.MinimumSeconds((layers ?? Layers).SelectMany(l => new[] { l.Flops(batch), l.Flops(batch), l.Flops(batch) }),
+            peakGflops, minSeconds);
+
+    /// <summary>The time budget of each pass's rounds.</summary>
+    public const double DefaultMinSeconds = 0.3;
+
     /// <summary>
     /// Times every layer (or <paramref name="layers"/>) at <paramref name="batch"/> after
     /// <paramref name="warmup"/> calls; each pass is the best of 5 rounds filling <paramref name="minSeconds"/>.
     /// </summary>
     public static IReadOnlyList<DeconvResult> Run(IBackend backend, int batch, IReadOnlyList<DeconvLayer>? layers = null,
-        int warmup = 2, double minSeconds = 0.3)
+        int warmup = 2, double minSeconds = DefaultMinSeconds)
     {
         ArgumentNullException.ThrowIfNull(backend);
         if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be positive");
         var results = new List<DeconvResult>();
         foreach (var layer in layers ?? Layers)
         {
-            var g = layer.Geometry(batch);
-            using var input = BenchTiming.Random(backend, 1, g.YShape);   // deconv input
-            using var output = backend.Allocate(g.XShape);                 // deconv output
-            using var dOutput = BenchTiming.Random(backend, 2, g.XShape);
-            using var dInput = backend.Allocate(g.YShape);
-            using var w = BenchTiming.Random(backend, 3, g.WShape);
-            using var dw = backend.Allocate(g.WShape);
-            double fwd = BenchTiming.TimeMs(backend, () => backend.ConvBackwardData(g, input, w, output), warmup, minSeconds);
-            double bwdData = BenchTiming.TimeMs(backend, () => backend.ConvForward(g, dOutput, w, dInput), warmup, minSeconds);
-            double bwdFilter = BenchTiming.TimeMs(backend,
-                () => backend.ConvBackwardFilter(g, dOutput, input, dw, accumulate: false), warmup, minSeconds);
-            results.Add(new DeconvResult(layer, batch, fwd, bwdData, bwdFilter));
+            results.Add(TimeLayer(backend, layer, batch, warmup, minSeconds));
+            // the layer's arrays (CPU tensors and host copies are managed) are garbage once
+            // TimeLayer returns: collected here, the next layer's memory is its own, as
+            // BenchLimits plans for, instead of adding to what the GC has not yet taken back
+            BenchTiming.FreeGarbage();
         }
         return results;
+    }
+
+    private static DeconvResult TimeLayer(IBackend backend, DeconvLayer layer, int batch, int warmup, double minSeconds)
+    {
+        var g = layer.Geometry(batch);
+        using var input = BenchTiming.Random(backend, 1, g.YShape);   // deconv input
+        using var output = backend.Allocate(g.XShape);                 // deconv output
+        using var dOutput = BenchTiming.Random(backend, 2, g.XShape);
+        using var dInput = backend.Allocate(g.YShape);
+        using var w = BenchTiming.Random(backend, 3, g.WShape);
+        using var dw = backend.Allocate(g.WShape);
+        double fwd = BenchTiming.TimeMs(backend, () => backend.ConvBackwardData(g, input, w, output), warmup, minSeconds);
+        double bwdData = BenchTiming.TimeMs(backend, () => backend.ConvForward(g, dOutput, w, dInput), warmup, minSeconds);
+        double bwdFilter = BenchTiming.TimeMs(backend,
+            () => backend.ConvBackwardFilter(g, dOutput, input, dw, accumulate: false), warmup, minSeconds);
+        return new DeconvResult(layer, batch, fwd, bwdData, bwdFilter);
     }
 
     /// <summary>A fixed-width table: per layer, ms and GFLOP/s of forward, backward, and the two backward parts.</summary>
@@ -104,8 +140,8 @@ public static class DeconvBench
     }
 
     /// <summary>
-    /// One JSON line: {"layers":[{"name","forward_gflops","backward_gflops","backward_data_gflops",
-    /// "backward_filter_gflops"}],"peak_gflops":...}.
+    /// One JSON line: {"layers":[{"name","forward_ms","backward_ms","backward_data_ms","backward_filter_ms",
+    /// "forward_gflops","backward_gflops","backward_data_gflops","backward_filter_gflops"}],"peak_gflops":...}.
     /// </summary>
     public static string ToJson(IReadOnlyList<DeconvResult> results, double peakGflops)
     {
@@ -114,6 +150,10 @@ public static class DeconvBench
             layers = results.Select(r => new
             {
                 name = r.Layer.Name,
+                forward_ms = Math.Round(r.ForwardMs, 4),
+                backward_ms = Math.Round(r.BackwardMs, 4),
+                backward_data_ms = Math.Round(r.BackwardDataMs, 4),
+                backward_filter_ms = Math.Round(r.BackwardFilterMs, 4),
                 forward_gflops = Math.Round(r.ForwardGflops, 2),
                 backward_gflops = Math.Round(r.BackwardGflops, 2),
                 backward_data_gflops = Math.Round(r.BackwardDataGflops, 2),

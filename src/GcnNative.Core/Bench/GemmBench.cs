@@ -8,6 +8,19 @@ public sealed record GemmShape(string Name, int M, int N, int K, bool TransA = f
 {
     /// <summary>2 m n k.</summary>
     public double Flops => 2.0 * M * N * K;
+
+    /// <summary>
+    /// What <see cref="GemmBench.Run"/> holds for this problem: A, B and C, the host arrays the
+    /// random A and B are filled from, and a C-sized scratch the CPU's depth-split GEMM may keep.
+    /// </summary>
+    public BenchFootprint Footprint
+    {
+        get
+        {
+            long a = (long)M * K, b = (long)K * N, c = (long)M * N;
+            return new BenchFootprint(Name, Math.Max(c, Math.Max(a, b)), sizeof(float) * 2 * (a + b + c));
+        }
+    }
 }
 
 /// <summary>Timing of one <see cref="GemmShape"/>.</summary>
@@ -35,6 +48,9 @@ public static class GemmBench
         return shapes;
     }
 
+    /// <summary>Each default shape's <see cref="GemmShape.Footprint"/> at <paramref name="batch"/> (see <see cref="BenchLimits"/>).</summary>
+    public static IReadOnlyList<BenchFootprint> Footprints(int batch) => DefaultShapes(batch).Select(s => s.Footprint).ToList();
+
     // y[b, out] = x[b, in] . W[out, in]^T;  dx = dy . W;  dW = dy^T . x
     private static void AddFc(List<GemmShape> shapes, string name, int batch, int inputs, int outputs)
     {
@@ -43,26 +59,39 @@ public static class GemmBench
         shapes.Add(new($"{name} bwd-filter", outputs, inputs, batch, TransA: true));
     }
 
+    /// <summary>Seconds <see cref="Run"/> cannot go below at <paramref name="peakGflops"/> (0 when the peak is unknown).</summary>
+    public static double MinimumSeconds(IReadOnlyList<GemmShape> shapes, double peakGflops, double minSeconds = DefaultMinSeconds) =>
+        BenchTiming.MinimumSeconds(shapes.Select(s => s.Flops), peakGflops, minSeconds);
+
+    /// <summary>The time budget of each shape's rounds.</summary>
+    public const double DefaultMinSeconds = 0.5;
+
     /// <summary>
     /// Times each shape (alpha 1, beta 0) after <paramref name="warmup"/> calls, best of 5 rounds
     /// filling <paramref name="minSeconds"/> in all; percent of peak is 0 when <paramref name="peakGflops"/> is 0.
     /// </summary>
     public static IReadOnlyList<GemmResult> Run(IBackend backend, IReadOnlyList<GemmShape>? shapes = null,
-        double peakGflops = 0, int warmup = 2, double minSeconds = 0.5)
+        double peakGflops = 0, int warmup = 2, double minSeconds = DefaultMinSeconds)
     {
         ArgumentNullException.ThrowIfNull(backend);
         var results = new List<GemmResult>();
         foreach (var s in shapes ?? DefaultShapes())
         {
-            using var a = BenchTiming.Random(backend, 1, s.M * s.K);
-            using var b = BenchTiming.Random(backend, 2, s.K * s.N);
-            using var c = backend.Allocate(s.M * s.N);
-            double ms = BenchTiming.TimeMs(backend,
-                () => backend.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1f, a, b, 0f, c), warmup, minSeconds);
-            double gflops = BenchTiming.Gflops(s.Flops, ms);
-            results.Add(new GemmResult(s, ms, gflops, BenchTiming.Percent(gflops, peakGflops)));
+            results.Add(TimeShape(backend, s, peakGflops, warmup, minSeconds));
+            BenchTiming.FreeGarbage();   // this shape's arrays, before the next one's (see DeconvBench.Run)
         }
         return results;
+    }
+
+    private static GemmResult TimeShape(IBackend backend, GemmShape s, double peakGflops, int warmup, double minSeconds)
+    {
+        using var a = BenchTiming.Random(backend, 1, s.M * s.K);
+        using var b = BenchTiming.Random(backend, 2, s.K * s.N);
+        using var c = backend.Allocate(s.M * s.N);
+        double ms = BenchTiming.TimeMs(backend,
+            () => backend.Gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1f, a, b, 0f, c), warmup, minSeconds);
+        double gflops = BenchTiming.Gflops(s.Flops, ms);
+        return new GemmResult(s, ms, gflops, BenchTiming.Percent(gflops, peakGflops));
     }
 
     /// <summary>A fixed-width table: name, m, n, k, ops, ms, GFLOP/s, % of peak.</summary>
@@ -80,7 +109,7 @@ public static class GemmBench
         return sb.ToString();
     }
 
-    /// <summary>One JSON line: {"gemms":[{"name","m","n","k","gflops","percent_of_peak"}],"peak_gflops":...}.</summary>
+    /// <summary>One JSON line: {"gemms":[{"name","m","n","k","ms","gflops","percent_of_peak"}],"peak_gflops":...}.</summary>
     public static string ToJson(IReadOnlyList<GemmResult> results, double peakGflops)
     {
         var doc = new
@@ -88,6 +117,7 @@ public static class GemmBench
             gemms = results.Select(r => new
             {
                 name = r.Shape.Name, m = r.Shape.M, n = r.Shape.N, k = r.Shape.K,
+                ms = Math.Round(r.Milliseconds, 4),
                 gflops = Math.Round(r.Gflops, 2), percent_of_peak = Math.Round(r.PercentOfPeak, 2),
             }),
             peak_gflops = Math.Round(peakGflops, 2),

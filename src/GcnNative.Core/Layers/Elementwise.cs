@@ -1,9 +1,16 @@
 namespace GcnNative.Layers;
 
 /// <summary>y = x &gt; 0 ? x : slope x.</summary>
-public sealed class LeakyRelu(string name, float slope) : Layer(name)
+public sealed class LeakyRelu : Layer
 {
-    public float Slope { get; } = slope;
+    public LeakyRelu(string name, float slope) : base(name)
+    {
+        // "lrelu nan" or "lrelu inf" parse as numbers and would turn every activation into NaN
+        Require(float.IsFinite(slope), $"{name}: lrelu slope must be a finite number, got {slope}");
+        Slope = slope;
+    }
+
+    public float Slope { get; }
     public override string Describe() => $"lrelu {Slope}";
     public override int[] OutputShape(int[] inputShape) => inputShape;
     public override void Forward(bool training) => Backend.LeakyReluForward(Input, Output, Slope);
@@ -54,11 +61,25 @@ public sealed class MaxPool : Layer
 }
 
 /// <summary>Local response normalisation across channels (see <see cref="LrnParams"/>).</summary>
-public sealed class LocalResponseNorm(string name, LrnParams p) : Layer(name)
+public sealed class LocalResponseNorm : Layer
 {
     private Tensor _scale = null!;
 
-    public LrnParams Params { get; } = p;
+    /// <summary>
+    /// y = x / (k + alpha/size * sum x^2)^beta stays finite for every input only when size &gt;= 1
+    /// (alpha/size), alpha &gt;= 0 and k &gt; 0 (the base never reaches 0 or below) and beta &gt;= 0;
+    /// each must be finite ("lrn 0 0.0001 0.75 2" gave NaN losses at the first iteration).
+    /// </summary>
+    public LocalResponseNorm(string name, LrnParams p) : base(name)
+    {
+        Require(p.Size >= 1, $"{name}: lrn size must be at least 1, got {p.Size}");
+        Require(float.IsFinite(p.Alpha) && p.Alpha >= 0, $"{name}: lrn alpha must be a finite number >= 0, got {p.Alpha}");
+        Require(float.IsFinite(p.Beta) && p.Beta >= 0, $"{name}: lrn beta must be a finite number >= 0, got {p.Beta}");
+        Require(float.IsFinite(p.K) && p.K > 0, $"{name}: lrn k must be a finite number greater than 0, got {p.K}");
+        Params = p;
+    }
+
+    public LrnParams Params { get; }
     public override string Describe() => $"lrn size {Params.Size} alpha {Params.Alpha} beta {Params.Beta} k {Params.K}";
 
     public override int[] OutputShape(int[] inputShape)
@@ -135,9 +156,17 @@ public sealed class Dropout : Layer
 }
 
 /// <summary>A view with another item shape ("reshape 256 7 7", or "flatten"); copies nothing.</summary>
-public sealed class Reshape(string name, int[]? itemShape) : Layer(name)
+public sealed class Reshape : Layer
 {
-    public int[]? ItemShape { get; } = itemShape;
+    public Reshape(string name, int[]? itemShape) : base(name)
+    {
+        // "reshape -256 -7 7" has the right element count but no real shape
+        Require(itemShape is null || (itemShape.Length > 0 && itemShape.All(d => d >= 1)),
+            $"{name}: reshape needs one or more dimensions, each at least 1, got {(itemShape is null ? "" : string.Join(" ", itemShape))}");
+        ItemShape = itemShape;
+    }
+
+    public int[]? ItemShape { get; }
     public override string Describe() => ItemShape is null ? "flatten" : $"reshape {string.Join("x", ItemShape)}";
 
     public override int[] OutputShape(int[] inputShape)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -26,6 +27,7 @@ public sealed class GcnConfig
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         AllowDuplicateProperties = false,   // a field given twice is an error, not "the last one wins"
+        RespectNullableAnnotations = true,  // "image": null is an error, not a missing section
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         WriteIndented = true,
@@ -40,17 +42,9 @@ public sealed class GcnConfig
         }
         catch (JsonException e)
         {
-            string field = e.Path is null ? "" : e.Path.TrimStart('$', '.');
-            string line = e.LineNumber is null ? "" : $" (line {e.LineNumber + 1})";
-            string message = FirstLine(e.Message);
-            int cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
-            if (cut > 0) message = message[..cut];
-            if (message.Contains("could not be mapped", StringComparison.Ordinal))
-                throw new ConfigException(
-                    $"{source}: unknown field '{field}'{line}; check the spelling (`gcn presets --show mnist` prints every field)");
-            throw new ConfigException($"{source}: invalid config at '{field}'{line}: {message}");
+            throw ConfigJsonError.From(e, json, source);
         }
-        if (c is null) throw new ConfigException($"{source}: the file holds no config object");
+        if (c is null) throw new ConfigException($"{source}: the file must hold a JSON object (a config), got null");
         c.Validate(source);
         return c;
     }
@@ -65,7 +59,11 @@ public sealed class GcnConfig
 
     public int FeatureIndex(string name) => Features.FindIndex(f => f.Name == name);
 
-    /// <summary>Checks every field a run depends on, naming the field in the error.</summary>
+    /// <summary>
+    /// Checks every field a run depends on, naming the field in the error: list entries are
+    /// present, numbers finite and in range, layer specs well formed (their shapes are checked
+    /// when the networks are built).
+    /// </summary>
     public void Validate(string source)
     {
         void Need(bool ok, string field, string expected)
@@ -73,9 +71,26 @@ public sealed class GcnConfig
             if (!ok) throw new ConfigException($"{source}: field '{field}' {expected}");
         }
 
+        // a float from JSON is finite unless the text overflowed it (1e39 reads as infinity)
+        void Number(float value, bool inRange, string field, string range) =>
+            Need(float.IsFinite(value) && inRange, field, $"must be a finite number {range}, got {Describe(value)}");
+
+        void Entries<T>(IReadOnlyList<T?> list, string field, string expected)
+        {
+            for (int i = 0; i < list.Count; i++)
+                Need(list[i] is not null, $"{field}[{i}]", $"must be {expected}, got null");
+        }
+
+        void Layers(IReadOnlyList<string> specs, string field, int? classes = null)
+        {
+            Entries(specs, field, "a layer spec (a string)");
+            LayerSpec.Parse(specs, $"{source}: {field}", classes);
+        }
+
         Need(!string.IsNullOrWhiteSpace(Name), "name", "must be set");
         Need(Image.Channels is 1 or 3, "image.channels", "must be 1 or 3");
         Need(Image.Height > 0 && Image.Width > 0, "image.height/width", "must be positive");
+        Entries(Features, "features", "an object");
         Need(Features.Count > 0, "features", "must list at least one feature");
         foreach (var f in Features)
         {
@@ -84,20 +99,36 @@ public sealed class GcnConfig
         }
         Need(Features.Select(f => f.Name).Distinct().Count() == Features.Count, "features", "has a repeated name");
         Need(Generator.Branch.Count > 0, "generator.branch", "must list layers");
-        foreach (var key in Generator.BranchOverrides.Keys)
+        Layers(Generator.Branch, "generator.branch");
+        foreach (var (key, specs) in Generator.BranchOverrides)
+        {
             Need(FeatureIndex(key) >= 0, $"generator.branch_overrides.{key}", "names no feature");
+            Need(specs is not null, $"generator.branch_overrides.{key}", "must be a list of layer specs, got null");
+            Layers(specs!, $"generator.branch_overrides.{key}");
+        }
         Need(Generator.Trunk.Count > 0, "generator.trunk", "must list layers");
+        Layers(Generator.Trunk, "generator.trunk");
         Need(Classifier.Body.Count > 0, "classifier.body", "must list layers");
+        Layers(Classifier.Body, "classifier.body");
         Need(Classifier.Head.Count > 0, "classifier.head", "must list layers");
-        foreach (var key in Loss.FeatureWeights.Keys)
+        Layers(Classifier.Head, "classifier.head", classes: 2);
+        Number(Classifier.Lr, Classifier.Lr is > 0 and <= 1, "classifier.lr", "greater than 0 and at most 1");
+        Entries(Classifier.Features, "classifier.features", "a feature name");
+        foreach (var (key, weight) in Loss.FeatureWeights)
+        {
             Need(FeatureIndex(key) >= 0, $"loss.feature_weights.{key}", "names no feature");
-        Need(Loss.PixelWeight >= 0 && Loss.ClassificationWeight >= 0, "loss.pixel_weight/classification_weight", "must be >= 0");
+            Number(weight, weight >= 0, $"loss.feature_weights.{key}", ">= 0");
+        }
+        Number(Loss.PixelWeight, Loss.PixelWeight >= 0, "loss.pixel_weight", ">= 0");
+        Number(Loss.ClassificationWeight, Loss.ClassificationWeight >= 0, "loss.classification_weight", ">= 0");
         Need(Loss.ClassifierWarmup >= 0, "loss.classifier_warmup", "must be >= 0");
-        Need(Optimizer.Lr > 0, "optimizer.lr", "must be positive");
-        Need(Optimizer.Beta1 is >= 0 and < 1 && Optimizer.Beta2 is >= 0 and < 1, "optimizer.beta1/beta2", "must be in [0, 1)");
-        Need(Optimizer.Eps > 0, "optimizer.eps", "must be positive");
+        Number(Optimizer.Lr, Optimizer.Lr is > 0 and <= 1, "optimizer.lr", "greater than 0 and at most 1");
+        Number(Optimizer.Beta1, Optimizer.Beta1 is >= 0 and < 1, "optimizer.beta1", "from 0 to below 1");
+        Number(Optimizer.Beta2, Optimizer.Beta2 is >= 0 and < 1, "optimizer.beta2", "from 0 to below 1");
+        Number(Optimizer.Eps, Optimizer.Eps > 0, "optimizer.eps", "greater than 0");
         Need(Optimizer.LrStep > 0, "optimizer.lr_step", "must be positive");
-        Need(Optimizer.LrGamma is > 0 and <= 1, "optimizer.lr_gamma", "must be in (0, 1]");
+        Number(Optimizer.LrGamma, Optimizer.LrGamma is > 0 and <= 1, "optimizer.lr_gamma", "greater than 0 and at most 1");
+        Number(Optimizer.WeightDecay, Optimizer.WeightDecay >= 0, "optimizer.weight_decay", ">= 0");
         Need(Training.Batch > 0, "training.batch", "must be positive");
         Need(Training.Iterations > 0, "training.iterations", "must be positive");
         Need(Training.LogEvery > 0 && Training.SampleEvery > 0 && Training.CheckpointEvery > 0,
@@ -105,13 +136,21 @@ public sealed class GcnConfig
         if (Evaluator is { } e)
         {
             Need(e.Body.Count > 0 && e.Head.Count > 0, "evaluator.body/head", "must list layers");
+            Layers(e.Body, "evaluator.body");
+            Layers(e.Head, "evaluator.head", classes: 2);
             Need(e.Iterations > 0, "evaluator.iterations", "must be positive");
+            Number(e.Lr, e.Lr is > 0 and <= 1, "evaluator.lr", "greater than 0 and at most 1");
+            Entries(e.Features, "evaluator.features", "a feature name");
             foreach (var name in e.Features)
                 Need(FeatureIndex(name) >= 0, $"evaluator.features.{name}", "names no feature");
         }
     }
 
-    private static string FirstLine(string s) => s.Split('\n')[0].Trim();
+    /// <summary>A value for an error message; infinity is what JSON text beyond a float's range reads as.</summary>
+    private static string Describe(float value) =>
+        float.IsFinite(value) ? value.ToString(CultureInfo.InvariantCulture)
+        : float.IsNaN(value) ? "NaN"
+        : $"a value beyond the range of a 32-bit float ({(value > 0 ? "above 3.4e38" : "below -3.4e38")})";
 }
 
 public sealed class ImageConfig

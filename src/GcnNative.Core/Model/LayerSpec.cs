@@ -35,6 +35,8 @@ public static class LayerSpec
                 string kind = t[0].ToLowerInvariant();
                 if (kind is "conv" or "deconv") CheckOptions(t, 2, "ksp", at);
                 if (kind is "maxpool") CheckOptions(t, 1, "ks", at);
+                if (Usage.TryGetValue(kind, out var usage) && t.Length > usage.Tokens)
+                    throw new ConfigException($"{at}: unexpected '{t[usage.Tokens]}' (expected {usage.Text})");
                 layers.Add(kind switch
                 {
                     "fc" => new Linear(name, Width(t, at, classes), nextSlope),
@@ -113,16 +115,32 @@ public static class LayerSpec
         return v;
     }
 
+    /// <summary>
+    /// Layers with a fixed number of values, and how many tokens their spec has: a value past
+    /// them ("dropout 0.5 0.3", "flatten 3") would otherwise be ignored silently.
+    /// </summary>
+    private static readonly Dictionary<string, (int Tokens, string Text)> Usage = new()
+    {
+        ["fc"] = (2, "fc WIDTH or fc classes"),
+        ["lrelu"] = (2, "lrelu SLOPE"),
+        ["lrn"] = (5, "lrn SIZE ALPHA BETA K"),
+        ["dropout"] = (2, "dropout PROBABILITY"),
+        ["flatten"] = (1, "flatten alone"),
+    };
+
     // every token from `first` on must be a known k5 / s2 / p1 style option: a typo such as
-    // "s2x" or "stride2" would otherwise be ignored and the default used silently
+    // "s2x" or "stride2" would otherwise be ignored and the default used silently, and so would
+    // the second of "k3 k5"
     private static void CheckOptions(string[] t, int first, string keys, string at)
     {
+        var seen = new HashSet<char>();
         foreach (string s in t.Skip(first))
         {
             if (s.Length < 2 || !keys.Contains(s[0])
                 || !int.TryParse(s.AsSpan(1), NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
                 throw new ConfigException(
                     $"{at}: unexpected '{s}' (options are {string.Join(", ", keys.Select(k => k + "<n>"))})");
+            if (!seen.Add(s[0])) throw new ConfigException($"{at}: {s[0]}<n> is given twice; give it once");
         }
     }
 

@@ -140,6 +140,84 @@ public class CliTests
     }
 
     [Test]
+    public void BenchBatchTooLargeForATensorIsOneLineBeforeTheDevice()
+    {
+        var r = Run("bench", "deconv", "--batch", "100000", "--device", "cpu");
+        AssertOneLineError(r, "gcn bench: error: --batch 100000: face-uconv8 39->79 would need a tensor of 57417200000 elements, " +
+                              "more than one tensor holds (2147483647); the largest --batch that fits is");
+        Assert.That(r.Out, Does.Not.Contain("device:"));
+        AssertOneLineError(Run("bench", "gemm", "--batch", "1000000"),
+            "gcn bench: error: --batch 1000000: faces fc 2048->16384 fwd would need a tensor of 16384000000 elements");
+        AssertOneLineError(Run("bench", "deconv", "--batch", "2000000000", "--json"), "--batch 2000000000: face-uconv8");
+    }
+
+    [TestCase("100000")]
+    [TestCase("-1")]
+    [TestCase("1")]
+    public void StepsHasOneRangeCheckedBeforeTheRunIsRead(string steps)
+    {
+        AssertOneLineError(Run("generate", "--run", Path.Combine(_dir, "no-run"), "--features", "color=red",
+                "--mix", "color", "--with", "green", "--steps", steps, "--out", Path.Combine(_dir, "g.png")),
+            $"gcn generate: error: --steps expects an integer from 2 to 64, got '{steps}'");
+    }
+
+    [Test]
+    public void VersionRefusesAnExtraArgument()
+    {
+        var r = Run("--version", "extra");
+        AssertOneLineError(r, "gcn --version: error: unexpected argument 'extra' (--version takes none)");
+        Assert.That(r.Out, Is.Empty);
+        AssertOneLineError(Run("version", "--json"), "unexpected argument '--json'");
+    }
+
+    [Test]
+    public void BenchStepJsonCarriesTheLayersAndTheWarmUpIsWordedAsRun()
+    {
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        var j = Run("bench", "step", "--config", config, "--iterations", "1", "--warmup", "0", "--json", "--layers", "--device", "cpu");
+        Assert.That(j.Code, Is.EqualTo(0), j.Err);
+        Assert.That(j.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(1), "one JSON line");
+        using var doc = System.Text.Json.JsonDocument.Parse(j.Out);
+        var root = doc.RootElement;
+        Assert.That(root.GetProperty("warmup").GetInt32(), Is.EqualTo(0));
+        var layers = root.GetProperty("layers").EnumerateArray().ToList();
+        // the toy networks: generator branches (3 x 2 layers), trunk 4, classifier body 4, heads (3 x 4)
+        Assert.That(layers, Has.Count.EqualTo(3 * 2 + 4 + 4 + 3 * 4));
+        foreach (var l in layers)
+        {
+            Assert.That(l.GetProperty("name").GetString(), Is.Not.Empty);
+            Assert.That(l.GetProperty("forward_ms").GetDouble(), Is.GreaterThanOrEqualTo(0));
+            Assert.That(l.GetProperty("backward_ms").GetDouble(), Is.GreaterThanOrEqualTo(0));
+        }
+        Assert.That(layers.Select(l => l.GetProperty("name").GetString()), Has.Some.Contains("deconv 4->3"));
+        Assert.That(root.TryGetProperty("layers", out _), Is.True);
+
+        var noWarmup = Run("bench", "step", "--config", config, "--iterations", "1", "--warmup", "0", "--device", "cpu");
+        Assert.That(noWarmup.Code, Is.EqualTo(0), noWarmup.Err);
+        Assert.That(noWarmup.Out, Does.Contain("1 iteration, no warm-up)").And.Not.Contain("after"));
+        var warmed = Run("bench", "step", "--config", config, "--iterations", "2", "--warmup", "1", "--device", "cpu");
+        Assert.That(warmed.Out, Does.Contain("mean of 2 after 1 warm-up iteration)"));
+        var json = Run("bench", "step", "--config", config, "--iterations", "1", "--warmup", "0", "--json", "--device", "cpu");
+        Assert.That(json.Out, Does.Not.Contain("\"layers\""), "the per-layer timing only with --layers");
+    }
+
+    [Test]
+    public void BenchStepNamesTheConfigFileAsTrainDoes()
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "c7.json"));
+        File.WriteAllText(config, File.ReadAllText(config).Replace("reshape 4 4 4", "reshape 4 4 5"));
+        string expected = $"{config}: generator.trunk[2] \"reshape 4 4 5\"";
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", Path.Combine(_dir, "run"), "--device", "cpu"),
+            "gcn train: error: " + expected);
+        AssertOneLineError(Run("bench", "step", "--config", config, "--device", "cpu"), "gcn bench: error: " + expected);
+        // a layer too large at the --batch asked for (found at its first tensor, nothing large allocated before)
+        File.WriteAllText(config, File.ReadAllText(config).Replace("reshape 4 4 5", "reshape 4 4 4").Replace("\"fc 8\", \"lrelu 0.1\"", "\"fc 3000\", \"lrelu 0.1\""));
+        AssertOneLineError(Run("bench", "step", "--config", config, "--batch", "1000000", "--device", "cpu"),
+            $"gcn bench: error: {config}: generator.branch.shape[0] (fc 2->3000): its output at batch 1000000 is too large");
+    }
+
+    [Test]
     public void UnknownPresetNamesTheKnownOnes()
     {
         AssertOneLineError(Run("bench", "step", "--preset", "nope"), "unknown preset 'nope'", "mnist-small");
@@ -155,6 +233,7 @@ public class CliTests
             Assert.That(r.Out, Does.Contain("gcn " + c), c);
         }
         Assert.That(Run("bench", "--help").Out, Does.Contain("bench step"));
+        Assert.That(Run("help", "data").Out, Does.Contain("S x S (default: the first image's shorter side)"));
         var h = Run("help", "train");
         Assert.That(h.Code, Is.EqualTo(0));
         Assert.That(h.Out, Does.StartWith("gcn train"));
@@ -451,7 +530,44 @@ public class CliTests
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"iterations\": 40", "\"iteratons\": 40"));
         AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run), "unknown field 'training.iteratons'");
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"batch\": 4,", "\"batch\": 4, \"batch\": 2,"));
-        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run), "'training.batch'", "Duplicate property 'batch'");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", run),
+            $"gcn train: error: {config}: key 'training.batch' (line 11) is given twice; give it once");
+    }
+
+    [TestCase("\"lr\": 0.003", "\"lr\": 1e300",
+        "field 'optimizer.lr' must be a finite number greater than 0 and at most 1, got a value beyond the range of a 32-bit float (above 3.4e38)")]
+    [TestCase("\"optimizer\": {", "\"loss\": { \"pixel_weight\": 1e39 }, \"optimizer\": {",
+        "field 'loss.pixel_weight' must be a finite number >= 0, got a value beyond the range of a 32-bit float (above 3.4e38)")]
+    [TestCase("\"batch\": 4", "\"batch\": \"64\"", "field 'training.batch' (line 11) must be an integer, got the string \"64\"")]
+    [TestCase("\"batch\": 4,", "\"batch\": 4, \"batch\": 4,", "key 'training.batch' (line 11) is given twice; give it once")]
+    [TestCase("lrn 3 0.0001 0.75 2", "lrn 0 0.0001 0.75 2",
+        "classifier.body[3] \"lrn 0 0.0001 0.75 2\": lrn size must be at least 1, got 0")]
+    [TestCase("\"lrelu 0.1\", \"reshape", "\"lrelu nan\", \"reshape",
+        "generator.trunk[1] \"lrelu nan\": lrelu slope must be a finite number, got NaN")]
+    public void BadConfigValueIsOneLineBeforeAnythingIsWritten(string from, string to, string expected)
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = ToyConfig(Path.Combine(_dir, "toy.json"));
+        Assert.That(File.ReadAllText(config), Does.Contain(from), "the edit must apply");
+        File.WriteAllText(config, File.ReadAllText(config).Replace(from, to));
+        string run = Path.Combine(_dir, "run");
+        var r = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu");
+        AssertOneLineError(r, $"gcn train: error: {config}: {expected}");
+        Assert.That(r.Err, Does.Not.Contain("System.").And.Not.Contain("GcnNative."), "no .NET type names");
+        Assert.That(r.Out, Does.Not.Contain("device:"), "checked before the device is chosen");
+        Assert.That(Directory.Exists(run), Is.False, "no run folder is left behind");
+        // bench reads the same file and names it the same way
+        AssertOneLineError(Run("bench", "step", "--config", config, "--device", "cpu"), $"gcn bench: error: {config}: {expected}");
+    }
+
+    [Test]
+    public void ConfigThatIsAListIsOneLine()
+    {
+        string data = MakeToyData(Path.Combine(_dir, "data"));
+        string config = Path.Combine(_dir, "list.json");
+        File.WriteAllText(config, "[]");
+        AssertOneLineError(Run("train", "--config", config, "--data", data, "--out", Path.Combine(_dir, "run")),
+            $"gcn train: error: {config}: the file must hold a JSON object (a config), got a list");
     }
 
     [Test]
@@ -459,8 +575,8 @@ public class CliTests
     {
         string data = MakeToyData(Path.Combine(_dir, "data"));
         string config = ToyConfig(Path.Combine(_dir, "toy.json"));
-        // an absurd learning rate blows the generator up within a few iterations
-        File.WriteAllText(config, File.ReadAllText(config).Replace("\"lr\": 0.003", "\"lr\": 1e30"));
+        // a finite but absurd weight (3e38 x the cross-entropy is beyond a float) makes the first loss infinite
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"optimizer\": {", "\"loss\": { \"classification_weight\": 3e38 }, \"optimizer\": {"));
         var r = Run("train", "--config", config, "--data", data, "--out", Path.Combine(_dir, "run"), "--device", "cpu");
         AssertOneLineError(r, "not finite");
     }

@@ -60,17 +60,25 @@ public class FolderImporterTests
         Dataset loaded = Dataset.Load(_tmp["out/shapes"]);
         Assert.That(loaded.Heldout.Text, Does.StartWith("# keep one back"));
         Assert.That(log.ToString(), Does.Contain("imported 3 images 3x12x12").And.Contain("1 held out (heldout.csv)"));
+        // the default size and the images it changed are named
+        Assert.That(log.ToString(), Does.Contain("folder: resized 2 of 3 images to 12x12 (from 18x12 x1, 24x24 x1; " +
+            "non-square ones centre-cropped first); 12 is the first image's shorter side, --size S chooses another\n"));
 
-        Dataset resized = FolderImporter.Import(manifest, _tmp["out2"], 6);
+        var log2 = new StringWriter();
+        Dataset resized = FolderImporter.Import(manifest, _tmp["out2"], 6, log2);
         Assert.That((resized.Height, resized.Width, resized.Count), Is.EqualTo((6, 6, 3)));
+        Assert.That(log2.ToString(), Does.Contain("folder: resized 3 of 3 images to 6x6 (from 12x12 x1, 18x12 x1, 24x24 x1; " +
+            "non-square ones centre-cropped first)\n"));
     }
 
     [Test]
     public void NoHeldoutFile_NothingHeldOut()
     {
         Png("a.png", 8, 8, new Rgb24(1, 2, 3));
-        Dataset ds = FolderImporter.Import(Manifest("path,kind\na.png,x\n"), _tmp["out"]);
+        var log = new StringWriter();
+        Dataset ds = FolderImporter.Import(Manifest("path,kind\na.png,x\n"), _tmp["out"], null, log);
         Assert.That(ds.HeldOutIndices(), Is.Empty);
+        Assert.That(log.ToString(), Does.Not.Contain("resized"), "nothing resized, nothing said");
     }
 
     [TestCase("shape,path\na.png,x\n", "manifest.csv:1: header starts with 'shape', expected the column 'path' first")]

@@ -19,7 +19,7 @@ internal abstract class CpuDecorator : IBackend
     public void Fill(Tensor tensor, float value) => _inner.Fill(tensor, value);
     public void Copy(Tensor src, Tensor dst) => _inner.Copy(src, dst);
     public void Synchronize() => _inner.Synchronize();
-    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c) =>
+    public virtual void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta, Tensor c) =>
         _inner.Gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
     public void AddBias(Tensor y, Tensor bias, int outer, int channels, int inner) =>
         _inner.AddBias(y, bias, outer, channels, inner);
