@@ -440,7 +440,8 @@ public class RunFolderSafetyTests
     {
         string data = CliTests.MakeToyData(Path.Combine(_dir, "data"));
         string config = CliTests.ToyConfig(Path.Combine(_dir, "toy.json"));
-        File.WriteAllText(config, File.ReadAllText(config).Replace("\"lr\": 0.003", "\"lr\": 1e30"));
+        // a finite but absurd weight (3e38 x the cross-entropy is beyond a float) makes the first loss infinite
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"optimizer\": {", "\"loss\": { \"classification_weight\": 3e38 }, \"optimizer\": {"));
         string run = Path.Combine(_dir, "run");
         var r = Run("train", "--config", config, "--data", data, "--out", run, "--device", "cpu");
         AssertOneLineError(r, "loss is not finite",
