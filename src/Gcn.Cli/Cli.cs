@@ -32,7 +32,12 @@ public static partial class Cli
     /// </summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken stop = default)
     {
-        if (args.Length == 2 && args[0] == "help") args = [args[1], "--help"];   // gcn help train
+        if (args.Length == 2 && args[0] is "help" or "--help" or "-h") args = [args[1], "--help"];   // gcn help train
+        if (args.Length > 2 && args[0] is "help" or "--help" or "-h")
+        {
+            stderr.WriteLine($"gcn {args[0]}: error: unexpected argument '{args[2]}' ({args[0]} takes one command name)");
+            return 1;
+        }
         if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
         {
             stdout.WriteLine(Usage);

@@ -168,6 +168,10 @@ public class CliTests
         AssertOneLineError(r, "gcn --version: error: unexpected argument 'extra' (--version takes none)");
         Assert.That(r.Out, Is.Empty);
         AssertOneLineError(Run("version", "--json"), "unexpected argument '--json'");
+        AssertOneLineError(Run("help", "train", "extra"), "gcn help: error: unexpected argument 'extra' (help takes one command name)");
+        var h = Run("--help", "train");
+        Assert.That(h.Code, Is.EqualTo(0), h.Err);
+        Assert.That(h.Out, Does.StartWith("gcn train (--preset NAME | --config FILE)"));
     }
 
     [Test]
