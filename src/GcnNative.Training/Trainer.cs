@@ -200,6 +200,9 @@ public sealed class Trainer
             // config.json deleted: the checkpoint's own copy of the config is the reference
             if (!File.Exists(savedConfig) && model.LoadedConfigJson is { } trainedWith)
                 CheckResumedConfig(trainedWith, checkpoint + " (its config)");
+            // run.json deleted: the checkpoint's own record of the data and split is the reference
+            if (RunInfo.ReadIfPresent(_options.RunDir) is null && model.LoadedMetadata is { } own)
+                CheckResumedData(own.GetValueOrDefault("data_hash"), own.GetValueOrDefault("split"), checkpoint + " (its metadata)");
             if (File.Exists(savedConfig)) CheckResumedIteration(start, checkpoint, File.ReadAllText(savedConfig), savedConfig);
             else if (model.LoadedConfigJson is { } ownConfig) CheckResumedIteration(start, checkpoint, ownConfig, "its config");
             if (start >= t.Iterations)
@@ -256,7 +259,7 @@ public sealed class Trainer
                 SaveSamples(model, feeder, sampleIndices, it + 1);
             if ((it + 1) % t.CheckpointEvery == 0 || it + 1 == t.Iterations)
             {
-                try { model.SaveCheckpoint(checkpoint, it + 1, withOptimizerState: true); }
+                try { model.SaveCheckpoint(checkpoint, it + 1, withOptimizerState: true, DataMetadata()); }
                 catch (InvalidDataException e)   // weights no longer finite: the last good checkpoint stays
                 {
                     throw new TrainingException(
@@ -522,16 +525,30 @@ public sealed class Trainer
     private void CheckResumedData()
     {
         var info = RunInfo.ReadIfPresent(_options.RunDir);
-        if (info is null) return;
-        if (_options.DataHash is not null && !string.IsNullOrEmpty(info.DataHash) && info.DataHash != _options.DataHash)
+        if (info is not null) CheckResumedData(info.DataHash, info.Split, info.Path);
+    }
+
+    /// <summary>The data hash and split a run recorded (in run.json, or in its checkpoint) against the data set given now.</summary>
+    private void CheckResumedData(string? dataHash, string? split, string recordedIn)
+    {
+        if (_options.DataHash is not null && !string.IsNullOrEmpty(dataHash) && dataHash != _options.DataHash)
             throw new TrainingException(
-                $"{_options.DataDir}: is not the data set this run trained on (its pixels or labels differ from those recorded in {info.Path}); " +
+                $"{_options.DataDir}: is not the data set this run trained on (its pixels or labels differ from those recorded in {recordedIn}); " +
                 "resume with the run's own data");
-        if (_options.SplitId is not null && !string.IsNullOrEmpty(info.Split) && info.Split != _options.SplitId)
+        if (_options.SplitId is not null && !string.IsNullOrEmpty(split) && split != _options.SplitId)
             throw new TrainingException(
                 $"{Path.Combine(_options.DataDir, "heldout.csv")}: not the held-out split this run trained with " +
-                $"({info.Path} has split '{info.Split}', the data set now gives '{_options.SplitId}'); resuming would train on images the run holds out. " +
+                $"({recordedIn} has split '{split}', the data set now gives '{_options.SplitId}'); resuming would train on images the run holds out. " +
                 "Resume with the run's own heldout.csv, or train the new split into another --out");
+    }
+
+    /// <summary>What a checkpoint records of the data it was trained on, so a resume can check it without run.json.</summary>
+    private Dictionary<string, string> DataMetadata()
+    {
+        var meta = new Dictionary<string, string>();
+        if (_options.DataHash is not null) meta["data_hash"] = _options.DataHash;
+        if (_options.SplitId is not null) meta["split"] = _options.SplitId;
+        return meta;
     }
 
     /// <summary>

@@ -178,7 +178,8 @@ public sealed class GcnModel
     /// Tensor names: every parameter by its graph name (<c>generator.trunk.0.weight</c>,
     /// <c>classifier.head.digit.3.bias</c>, ...) and, with optimiser state, <c>adam.m.NAME</c>
     /// and <c>adam.v.NAME</c>. Metadata: format, iteration, adam_step, config (JSON),
-    /// dropout_seeds (each dropout layer's next seed, comma-separated, restored on load).
+    /// dropout_seeds (each dropout layer's next seed, comma-separated, restored on load), and
+    /// whatever <paramref name="extraMetadata"/> adds (the trainer: data_hash and split).
     /// </summary>
     public void SaveCheckpoint(string path, int iteration, bool withOptimizerState,
         IReadOnlyDictionary<string, string>? extraMetadata = null)
@@ -211,6 +212,9 @@ public sealed class GcnModel
         SafeTensors.Save(path, list, meta);
     }
 
+    /// <summary>The metadata of the checkpoint last loaded (null before a load).</summary>
+    public IReadOnlyDictionary<string, string>? LoadedMetadata { get; private set; }
+
     /// <summary>The config a loaded checkpoint was trained with, as saved in its metadata (null before a load, or if absent).</summary>
     public string? LoadedConfigJson { get; private set; }
 
@@ -233,6 +237,7 @@ public sealed class GcnModel
     {
         var (tensors, meta) = SafeTensors.Load(path);
         var (iteration, adamStep) = ReadProgress(path, meta, requireOptimizerState);
+        LoadedMetadata = meta;
         foreach (var p in Parameters)
         {
             Upload(path, tensors, p.Name, p.Value);

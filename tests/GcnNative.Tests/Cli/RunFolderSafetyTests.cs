@@ -115,6 +115,26 @@ public class RunFolderSafetyTests
     }
 
     [Test]
+    public void WithRunJsonDeletedTheCheckpointStillNamesTheSplitAndData()
+    {
+        var (data, config, run) = TrainToyRun();
+        string heldout = Path.Combine(data, Dataset.HeldoutFile), checkpoint = Path.Combine(run, "checkpoint.safetensors");
+        string trained = SplitOf(data);
+        File.Delete(Path.Combine(run, "run.json"));
+        File.WriteAllText(heldout, "");
+        AssertOneLineError(Run(Resume(data, config, run, 60)),
+            $"gcn train: error: {heldout}: not the held-out split this run trained with ({checkpoint} (its metadata) has split '{trained}', " +
+            $"the data set now gives '{SplitOf(data)}')");
+        File.WriteAllText(heldout, "shape,color,side\ndot,blue,right\n");
+        string other = CliTests.MakeToyData(Path.Combine(_dir, "other"), seed: 2);
+        File.Copy(heldout, Path.Combine(other, Dataset.HeldoutFile), overwrite: true);
+        AssertOneLineError(Run(Resume(other, config, run, 60)),
+            $"{other}: is not the data set this run trained on (its pixels or labels differ from those recorded in {checkpoint} (its metadata))");
+        var r = Run(Resume(data, config, run, 60));
+        Assert.That(r.Code, Is.EqualTo(0), r.Err + r.Out);
+    }
+
+    [Test]
     public void EvalRefusesAChangedHeldOutSplit()
     {
         var (data, _, run) = TrainToyRun();
