@@ -23,7 +23,8 @@ public class CliTests
     [TearDown]
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    /// <summary>Runs the command line in this process; shared by the CLI test classes.</summary>
+    internal static (int Code, string Out, string Err) Run(params string[] args)
     {
         var o = new StringWriter();
         var e = new StringWriter();
@@ -31,7 +32,8 @@ public class CliTests
         return (code, o.ToString(), e.ToString());
     }
 
-    private static void AssertOneLineError((int Code, string Out, string Err) r, params string[] fragments)
+    /// <summary>Exit code 1, one line on stderr, no stack trace, and each fragment in it.</summary>
+    internal static void AssertOneLineError((int Code, string Out, string Err) r, params string[] fragments)
     {
         Assert.That(r.Code, Is.EqualTo(1), r.Err + r.Out);
         var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);

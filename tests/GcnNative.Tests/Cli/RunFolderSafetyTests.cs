@@ -27,22 +27,10 @@ public class RunFolderSafetyTests
     [TearDown]
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = GcnNative.Cli.Cli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
 
-    private static void AssertOneLineError((int Code, string Out, string Err) r, params string[] fragments)
-    {
-        Assert.That(r.Code, Is.EqualTo(1), r.Err + r.Out);
-        var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines, Has.Length.EqualTo(1), r.Err);
-        Assert.That(r.Err, Does.Not.Contain("   at "), "no stack trace");
-        foreach (var f in fragments) Assert.That(r.Err, Does.Contain(f));
-    }
+    private static void AssertOneLineError((int Code, string Out, string Err) r, params string[] fragments) =>
+        CliTests.AssertOneLineError(r, fragments);
 
     /// <summary>Trains the toy config for 40 iterations (checkpoints at 20 and 40) into a new run folder.</summary>
     private (string Data, string Config, string Run) TrainToyRun(string name = "run")
