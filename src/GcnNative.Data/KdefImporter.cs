@@ -275,13 +275,6 @@ public static class KdefImporter
     /// file inside the folder counts as that file; a link to a folder is not followed (a loop,
     /// or a tour of the system), and a link that leads outside or nowhere is reported skipped.
     /// </summary>
-    /// <summary>Whether a link's final target is an existing file (a dangling link or a loop is not).</summary>
-    private static bool LinkLeadsToFile(FileSystemInfo link)
-    {
-        try { return link.ResolveLinkTarget(returnFinalTarget: true) is { Exists: true } final && final is not DirectoryInfo; }
-        catch (IOException) { return false; }
-    }
-
     private static IEnumerable<string> FilesInside(string root, ImportReport report)
     {
         var folders = new Stack<string>();
@@ -295,8 +288,8 @@ public static class KdefImporter
                 {
                     if (Directory.Exists(entry.FullName))
                         report.Skip(ImportReport.Link, rel, $"a symbolic link to the folder {target}; linked folders are not followed");
-                    else if (!LinkLeadsToFile(entry))
-                        report.Skip(ImportReport.Link, rel, $"a symbolic link to {target}, which does not exist");
+                    else if (SymbolicLinks.DescribeDangling(entry.FullName) is { } dangling)
+                        report.Skip(ImportReport.Link, rel, dangling);
                     else if (!SymbolicLinks.LeadsInside(root, entry.FullName))
                         report.Skip(ImportReport.Link, rel, $"a symbolic link to {SymbolicLinks.RealPath(entry.FullName)}, outside the KDEF folder");
                     else yield return entry.FullName;
